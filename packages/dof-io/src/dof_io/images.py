@@ -1,0 +1,231 @@
+"""Reading photos safely and the RGBA mask format.
+
+Every reader returns plain numpy arrays: RGB photos as (H, W, 3) uint8, masks as (H, W) float32
+in [0, 1]. Anything that cannot be read raises :class:`ImageReadError` naming the file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from dof_io.atomic import atomic_path
+from dof_io.errors import ImageReadError, MaskFormatError
+
+#: Default limit on width x height. 150 MP covers every current camera; a header that claims
+#: more is treated as a decompression bomb unless the caller raises the limit.
+MAX_PIXELS = 150_000_000
+
+#: Suffixes that :func:`list_images` picks up (lower case).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+
+RGBArray = npt.NDArray[np.uint8]
+MaskArray = npt.NDArray[np.float32]
+
+
+def open_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open and fully decode an image file with EXIF orientation applied.
+
+    The pixel count is checked from the header before any pixel is decoded, so a file that
+    claims 50,000 x 50,000 pixels costs nothing. The image keeps its own mode.
+
+    Raises:
+        ImageReadError: missing, empty, not an image, truncated, or larger than ``max_pixels``.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise ImageReadError(path, f"cannot open ({err.strerror}); check the path") from err
+    if size == 0:
+        raise ImageReadError(path, "the file is empty; download or export it again")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+            width, height = image.size
+            if width * height > max_pixels:
+                image.close()
+                raise ImageReadError(
+                    path,
+                    f"{width}x{height} = {width * height:,} pixels is over the limit of "
+                    f"{max_pixels:,}; if the photo is genuine, raise max_pixels",
+                )
+            image.load()
+    except ImageReadError:
+        raise
+    except UnidentifiedImageError as err:
+        raise ImageReadError(path, "not an image file Pillow can read (JPEG, PNG, ...)") from err
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(
+            path,
+            f"rejected as a decompression bomb ({err}); if the photo is genuine, raise "
+            "max_pixels and PIL.Image.MAX_IMAGE_PIXELS",
+        ) from err
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ImageReadError(
+            path, f"the image data is damaged or truncated ({err}); re-download or re-export it"
+        ) from err
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError):
+        return image  # unreadable EXIF: keep the pixels as stored
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB.
+
+    16-bit and 32-bit grey images are scaled by their type's range (not clipped); palette and
+    transparent images are flattened onto white; CMYK goes through Pillow's conversion.
+    """
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        scale = 65535.0 if image.mode.startswith("I;16") or array.max(initial=0) > 255 else 255.0
+        grey = np.clip(np.rint(array / scale * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, mode="L").convert("RGB")
+    if image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        peak = 1.0 if array.max(initial=0) <= 1.0 else 255.0
+        grey = np.clip(np.rint(array / peak * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey, mode="L").convert("RGB")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def read_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> RGBArray:
+    """Read a photo as an (H, W, 3) uint8 RGB array, EXIF orientation applied.
+
+    For an RGBA mask file (the dof-seg format) this returns the photo part.
+
+    Raises:
+        ImageReadError: when the file cannot be read; the message names it.
+    """
+    image = open_image(path, max_pixels=max_pixels)
+    if image.mode == "RGBA":
+        return np.asarray(
+            image.convert("RGB"), dtype=np.uint8
+        ).copy()  # keep the photo, drop the mask
+    return np.asarray(to_rgb(image), dtype=np.uint8).copy()
+
+
+def read_mask(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> MaskArray:
+    """Read a person mask as an (H, W) float32 array in [0, 1].
+
+    Accepts the RGBA format (alpha = mask), a grey PNG (0..255 or 0/1), a 16-bit PNG or a 1-bit
+    image. A grey mask stored only as 0 and 1 is recognised and scaled to 0 and 1.
+
+    Raises:
+        ImageReadError: when the file cannot be read.
+    """
+    image = open_image(path, max_pixels=max_pixels)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        return np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
+    if image.mode.startswith("I"):
+        array = np.asarray(image, dtype=np.float32)
+        peak = 65535.0 if array.max(initial=0) > 255 else 255.0
+    else:
+        array = np.asarray(image.convert("L"), dtype=np.float32)
+        peak = 255.0
+    if array.max(initial=0) <= 1.0:
+        peak = 1.0
+    result: MaskArray = np.clip(array / peak, 0.0, 1.0).astype(np.float32)
+    return result
+
+
+def _mask_to_uint8(mask: npt.ArrayLike) -> npt.NDArray[np.uint8]:
+    array = np.asarray(mask)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 2:
+        raise MaskFormatError(f"mask must be (H, W); got shape {array.shape}")
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    return np.clip(np.rint(array.astype(np.float64) * 255.0), 0, 255).astype(np.uint8)
+
+
+def rgba_image(rgb: npt.ArrayLike, mask: npt.ArrayLike) -> Image.Image:
+    """Build the RGBA mask image: RGB = photo, alpha = mask.
+
+    Args:
+        rgb: (H, W, 3) uint8 photo.
+        mask: (H, W) float in [0, 1], bool, or uint8 in [0, 255].
+
+    Raises:
+        MaskFormatError: when the sizes differ or the shapes are wrong.
+    """
+    photo = np.asarray(rgb)
+    if photo.ndim != 3 or photo.shape[-1] != 3 or photo.dtype != np.uint8:
+        raise MaskFormatError(
+            f"rgb must be (H, W, 3) uint8; got {photo.shape} {photo.dtype}: read it with read_rgb"
+        )
+    alpha = _mask_to_uint8(mask)
+    if alpha.shape != photo.shape[:2]:
+        raise MaskFormatError(
+            f"mask {alpha.shape} and photo {photo.shape[:2]} differ in size: resize the mask "
+            "to the photo first"
+        )
+    return Image.fromarray(np.dstack([photo, alpha]), mode="RGBA")
+
+
+def write_rgba(path: str | Path, rgb: npt.ArrayLike, mask: npt.ArrayLike) -> Path:
+    """Write the photo and its mask as one RGBA PNG, atomically. Returns the path."""
+    return save_image(rgba_image(rgb, mask), path)
+
+
+def write_rgb(path: str | Path, rgb: npt.ArrayLike, *, quality: int = 95) -> Path:
+    """Write an (H, W, 3) uint8 array atomically; the format follows the suffix."""
+    photo = np.asarray(rgb)
+    if photo.ndim != 3 or photo.shape[-1] != 3 or photo.dtype != np.uint8:
+        raise MaskFormatError(f"rgb must be (H, W, 3) uint8; got {photo.shape} {photo.dtype}")
+    return save_image(Image.fromarray(photo, mode="RGB"), path, quality=quality)
+
+
+def save_image(image: Image.Image, path: str | Path, *, quality: int = 95) -> Path:
+    """Save a Pillow image atomically; JPEG gets ``quality``, PNG is lossless."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    options: dict[str, object] = {}
+    if suffix in (".jpg", ".jpeg"):
+        options = {"quality": quality, "subsampling": 0}
+        image = image.convert("RGB")
+    with atomic_path(path) as tmp:
+        image.save(tmp, **options)  # type: ignore[arg-type]
+    return path
+
+
+def list_images(folder: str | Path, *, recursive: bool = False) -> list[Path]:
+    """The image files in ``folder``, sorted by name (hidden files skipped)."""
+    folder = Path(folder)
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        p
+        for p in folder.glob(pattern)
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def expand_inputs(items: Iterable[str | Path]) -> list[Path]:
+    """Turn command-line arguments (files and folders) into a sorted list of image paths.
+
+    Folders contribute their images; files are kept as given, even with an unusual suffix, so
+    that a bad file is reported by name later rather than silently dropped.
+    """
+    found: list[Path] = []
+    for item in items:
+        path = Path(item)
+        found.extend(list_images(path) if path.is_dir() else [path])
+    return sorted(dict.fromkeys(found))

@@ -1,0 +1,114 @@
+"""dof-io: every awkward file decodes correctly or raises a clear error naming it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dof_io import (
+    ImageReadError,
+    MaskFormatError,
+    expand_inputs,
+    read_mask,
+    read_rgb,
+    write_rgb,
+    write_rgba,
+)
+from dof_io.testing import BROKEN, DECODABLE, gradient_rgb, make_bad_files
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return make_bad_files(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.mark.parametrize("name", DECODABLE)
+def test_decodable_files_give_rgb_uint8(corpus: dict, name: str) -> None:
+    rgb = read_rgb(corpus[name])
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_broken_files_raise_naming_the_file(corpus: dict, name: str) -> None:
+    with pytest.raises(ImageReadError) as info:
+        read_rgb(corpus[name])
+    assert name in str(info.value)
+    assert info.value.path == corpus[name]
+
+
+def test_bomb_header_is_rejected_before_decoding(corpus: dict) -> None:
+    with pytest.raises(ImageReadError, match=r"(2500000000 pixels|50000x50000).*raise max_pixels"):
+        read_rgb(corpus["bomb_header.png"])
+
+
+def test_exif_orientation_is_applied(corpus: dict) -> None:
+    rgb = read_rgb(corpus["exif_rotated.jpg"])
+    assert rgb.shape == (64, 48, 3)  # stored 48x64 landscape, displayed rotated
+    # Orientation 6: the stored left column becomes the displayed top row.
+    reference = np.rot90(gradient_rgb(), k=-1)
+    assert np.abs(rgb.astype(int) - reference.astype(int)).mean() < 4
+
+
+def test_png_named_jpg_decodes_exactly(corpus: dict) -> None:
+    np.testing.assert_array_equal(read_rgb(corpus["png_named.jpg"]), gradient_rgb())
+
+
+def test_sixteen_bit_is_scaled_not_clipped(corpus: dict) -> None:
+    rgb = read_rgb(corpus["gray16.png"])
+    assert rgb.max() > 200 and rgb.min() == 0  # 16-bit range mapped onto 0..255
+    assert np.all(rgb[..., 0] == rgb[..., 1])
+
+
+def test_cmyk_colours_survive(corpus: dict) -> None:
+    rgb = read_rgb(corpus["cmyk.jpg"]).astype(int)
+    assert np.abs(rgb - gradient_rgb().astype(int)).mean() < 12
+
+
+def test_missing_file_names_it(tmp_path) -> None:
+    with pytest.raises(ImageReadError, match=r"nothing\.jpg: cannot open"):
+        read_rgb(tmp_path / "nothing.jpg")
+
+
+def test_rgba_round_trip(tmp_path) -> None:
+    rgb = gradient_rgb()
+    mask = np.zeros(rgb.shape[:2], np.float32)
+    mask[10:30, 20:40] = 1.0
+    mask[0, 0] = 0.5
+    path = write_rgba(tmp_path / "sub" / "m.png", rgb, mask)
+    np.testing.assert_array_equal(read_rgb(path), rgb)
+    got = read_mask(path)
+    assert got.dtype == np.float32 and got.shape == mask.shape
+    np.testing.assert_allclose(got, np.round(mask * 255) / 255, atol=1e-6)
+
+
+@pytest.mark.parametrize("stored", [255, 1])
+def test_grey_masks_of_either_scale(tmp_path, stored: int) -> None:
+    mask = np.zeros((8, 8), np.uint8)
+    mask[2:5, 2:5] = stored
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    got = read_mask(tmp_path / "m.png")
+    assert got.max() == 1.0 and got.sum() == 9
+
+
+def test_rgba_rejects_mismatched_sizes() -> None:
+    from dof_io import rgba_image
+
+    with pytest.raises(MaskFormatError, match="differ in size"):
+        rgba_image(gradient_rgb(), np.zeros((10, 10)))
+
+
+def test_failed_write_leaves_previous_file(tmp_path) -> None:
+    path = write_rgb(tmp_path / "a.png", gradient_rgb())
+    before = path.read_bytes()
+    with pytest.raises(MaskFormatError):
+        write_rgb(path, np.zeros((4, 4), np.uint8))
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["a.png"]  # no temporary left behind
+
+
+def test_expand_inputs_lists_folders_and_keeps_odd_files(tmp_path, corpus: dict) -> None:
+    odd = tmp_path / "notes.txt"
+    odd.write_text("x")
+    found = expand_inputs([corpus["cmyk.jpg"].parent, odd])
+    assert odd in found and corpus["cmyk.jpg"] in found
