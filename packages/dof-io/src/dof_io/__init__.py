@@ -16,6 +16,7 @@ from dof_io.images import (
     write_rgb,
     write_rgba,
 )
+from dof_io.masks import binarize, mask_iou
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -27,8 +28,10 @@ __all__ = [
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
+    "binarize",
     "expand_inputs",
     "list_images",
+    "mask_iou",
     "open_image",
     "read_mask",
     "read_rgb",
