@@ -1,0 +1,66 @@
+"""The whole scrape: Flickr's licence table, every query's search, then the downloads.
+
+Each part resumes from the manifest, so ``scrape`` can be killed at any point and called again
+with the same queries: it finishes what is left and fetches nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dof_data.download import DownloadConfig, DownloadSummary, ProgressFn, download_pending
+from dof_data.flickr import FLICKR_RESULT_CAP, FlickrClient
+from dof_data.manifest import Manifest
+from dof_data.query import SearchQuery
+from dof_data.search import SearchSummary, search
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScrapeSummary:
+    """Per-query search results and the download outcome (None with ``search_only``)."""
+
+    searches: list[SearchSummary]
+    downloads: DownloadSummary | None
+
+
+def scrape(
+    manifest: Manifest,
+    client: FlickrClient,
+    queries: Sequence[SearchQuery],
+    *,
+    download: DownloadConfig | None = None,
+    search_only: bool = False,
+    retry_failed: bool = False,
+    cap: int = FLICKR_RESULT_CAP,
+    now: int | None = None,
+    progress: ProgressFn | None = None,
+) -> ScrapeSummary:
+    """Search every query into the manifest, then download what is pending.
+
+    Args:
+        manifest: the dataset's manifest (``Manifest(root, create=True)``).
+        client: a :class:`FlickrClient` with the user's key.
+        queries: e.g. :func:`dof_data.query.paper_queries`.
+        download: download settings; defaults are polite (4 at a time, 4 attempts).
+        search_only: stop after the searches (candidates stay ``pending``).
+        retry_failed: try ``failed`` photos again too.
+        cap: Flickr's per-query result cap (tests use a small one).
+        now: upper end of open-ended upload-date ranges (unix seconds; default: now).
+        progress: ``progress(done, total)`` during downloads.
+    """
+    manifest.save_licenses(client.licenses())
+    summaries = [search(manifest, client, query, cap=cap, now=now) for query in queries]
+    if search_only:
+        return ScrapeSummary(summaries, None)
+    downloads = download_pending(manifest, download, retry_failed=retry_failed, progress=progress)
+    log.info(
+        "downloaded %d, found on disk %d, failed %d",
+        downloads.downloaded,
+        downloads.adopted,
+        len(downloads.failed),
+    )
+    return ScrapeSummary(summaries, downloads)
