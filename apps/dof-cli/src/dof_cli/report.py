@@ -1,0 +1,321 @@
+"""`dof report` and `dof paired-bench`: where the models meet dof-eval.
+
+    dof report RUN_DIRS... --test DIR -o report/ [--real-b DIR] [--realism inception]
+    dof paired-bench --source ../shared/data/coco-person -o paired/ [--masks gt,selfie]
+
+Wiring only: this module turns the smoothing baselines (dof_smooth), the segmenters (dof_seg)
+and the trained generators (dof_gan) into plain callables and hands them to dof_eval, which
+renders, scores and writes everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dof_cli.common import BatchReport, device_option, progress, resolve_device
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    Renderer = Callable[[Tensor, Tensor], Tensor]
+
+#: gallery label -> dof_smooth method (each with its default composite: the paper's paste for
+#: box and Gaussian, halo-free for lens).
+BASELINES = {"box": "box", "Gaussian": "gaussian", "lens": "lens"}
+
+
+def _csv_list(value: str, allowed: tuple[str, ...], option: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    wrong = [v for v in items if v not in allowed]
+    if wrong or not items:
+        raise click.BadParameter(
+            f"{', '.join(wrong) or 'nothing'}: choose from {', '.join(allowed)}", param_hint=option
+        )
+    return items
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the packages' typed errors (bad folders, runs, weights) into one-line CLI errors."""
+    import dof_eval
+    import dof_gan
+    import dof_io
+    import dof_seg
+
+    try:
+        yield
+    except (
+        dof_eval.DofEvalError,
+        dof_gan.DofGanError,
+        dof_seg.DofSegError,
+        dof_io.DofIOError,
+    ) as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _on(device: str, fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Run ``fn`` with every tensor argument moved to ``device``; bring the result to the CPU."""
+
+    def call(*tensors: Tensor) -> Tensor:
+        return fn(*(t.to(device) for t in tensors)).float().cpu()
+
+    return call
+
+
+def _baselines(device: str, **options: Any) -> dict[str, Renderer]:
+    import dof_smooth
+
+    return {
+        label: _on(
+            device, lambda x, m, method=method: dof_smooth.portrait_blur(x, m, method, **options)
+        )
+        for label, method in BASELINES.items()
+    }
+
+
+def _generators(run_dirs: tuple[Path, ...], device: str) -> dict[str, Renderer]:
+    import dof_eval
+    import dof_gan
+
+    renderers: dict[str, Renderer] = {}
+    for run_dir in run_dirs:
+        run = dof_eval.read_run(run_dir)
+        G = dof_gan.load_generator(run_dir, direction="AtoB", device=device)
+        renderers[run.label] = _on(device, lambda x, m, G=G: dof_gan.translate(G, x))
+        if run.overlay or run.overlay_at_test:
+            renderers[f"{run.label} + overlay"] = _on(
+                device, lambda x, m, G=G: dof_gan.translate(G, x, mask=m, overlay=True)
+            )
+    return renderers
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("run_dirs", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--test",
+    "test_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Test photos: DIR/images + DIR/masks (coco-person), DIR/testA + maskA, or "
+    "photos with RGBA masks.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Report folder: index.html, metrics.json, metrics.csv, curves/, renders/.",
+)
+@click.option(
+    "--size", default=256, show_default=True, help="Long side the test photos are evaluated at."
+)
+@click.option("--limit", type=int, help="Use only the first N test photos.")
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV with credits (default: manifest.csv or credits.csv in --test).",
+)
+@click.option(
+    "--real-b",
+    "real_b",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Real shallow-DoF photos: FID/KID against them; with masks beside them, "
+    "also their focus ratio.",
+)
+@click.option(
+    "--realism",
+    type=click.Choice(["inception", "random-conv"]),
+    default="inception",
+    show_default=True,
+    help="Feature extractor for FID/KID (with --real-b).",
+)
+@click.option(
+    "--segmenter",
+    default="selfie",
+    show_default=True,
+    help="dof-seg backend for photos without a mask.",
+)
+@click.option(
+    "--score-segmenter",
+    is_flag=True,
+    help="Also run --segmenter on every photo and report its IoU against the masks.",
+)
+@click.option(
+    "--baselines/--no-baselines",
+    default=True,
+    show_default=True,
+    help="Include the box, Gaussian and lens smoothing baselines.",
+)
+@click.option("--smoothing", default=0.6, show_default=True, help="EMA weight of the curves.")
+@device_option
+def report(
+    run_dirs: tuple[Path, ...],
+    test_dir: Path,
+    out_dir: Path,
+    size: int,
+    limit: int | None,
+    manifest: Path | None,
+    real_b: Path | None,
+    realism: str,
+    segmenter: str,
+    score_segmenter: bool,
+    baselines: bool,
+    smoothing: float,
+    device: str,
+) -> None:
+    """Curves, gallery and metrics of training runs and the smoothing baselines.
+
+    RUN_DIRS are dof-train run folders (their generators G: A -> B are applied to the test
+    photos, with the mask overlay too where the preset uses it). Writes OUT/index.html,
+    OUT/metrics.json and OUT/metrics.csv.
+    """
+    import dof_eval
+    import dof_seg
+
+    with _user_errors():
+        device = resolve_device(device)
+        runs = [dof_eval.read_run(d) for d in run_dirs]
+        photos = dof_eval.find_photos(test_dir, manifest)[:limit]
+        extractor = None
+        if real_b is not None:
+            extractor = dof_eval.get_extractor(realism, device)
+        renderers = {**(_baselines(device) if baselines else {}), **_generators(run_dirs, device)}
+        if not renderers:
+            raise click.UsageError("nothing to show: give RUN_DIRS or leave --baselines on")
+        segment = None
+        if score_segmenter or any(p.mask is None for p in photos):
+            segment = _on(device, dof_seg.get_segmenter(segmenter, device=device))
+        batch = BatchReport()
+        renders = dof_eval.render_columns(
+            photos,
+            renderers,
+            out_dir / "renders",
+            size=size,
+            fallback_segmenter=segment,
+            segmenters={segmenter: segment} if score_segmenter and segment else None,
+            on_error=batch.fail,
+            progress=lambda items: progress(items, desc="render", total=len(photos)),
+        )
+        batch.done = len(renders.names)
+        reference = [p for p in dof_eval.find_photos(real_b) if p.mask] if real_b else []
+        files = dof_eval.build_report(
+            out_dir,
+            runs,
+            renders,
+            real_b=[p.image for p in dof_eval.find_photos(real_b)] if real_b else [],
+            extractor=extractor,
+            extractor_name=realism if extractor else "",
+            reference_photos=reference,
+            device=device,
+            smoothing=smoothing,
+        )
+    click.echo(f"report: {files.index}")
+    batch.finish("photos in the report")
+
+
+@click.command("paired-bench", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--source",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="coco-person style folder: images/, masks/, manifest.csv.",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Writes OUT/data/ (the benchmark) and OUT/paired.{json,csv,md}.",
+)
+@click.option("--n", default=24, show_default=True, help="Number of composites.")
+@click.option("--size", default=256, show_default=True, help="Side of the square composites.")
+@click.option("--radius", default=8.0, show_default=True, help="Truth's disk radius, pixels.")
+@click.option("--seed", default=0, show_default=True)
+@click.option(
+    "--methods",
+    default="box,gaussian,lens",
+    show_default=True,
+    help="dof-smooth methods, comma-separated.",
+)
+@click.option(
+    "--composites",
+    default="paste,halo_free",
+    show_default=True,
+    help="Compositing modes, comma-separated.",
+)
+@click.option(
+    "--masks",
+    "mask_sources",
+    default="gt,selfie",
+    show_default=True,
+    help="Mask sources: gt (the benchmark's own mattes) and/or a dof-seg backend.",
+)
+@click.option(
+    "--method-radius",
+    type=float,
+    help="Radius given to every method (default: the truth's --radius).",
+)
+@click.option("--band", default=6, show_default=True, help="Half-width of the boundary band.")
+@device_option
+def paired_bench(
+    source: Path,
+    out_dir: Path,
+    n: int,
+    size: int,
+    radius: float,
+    seed: int,
+    methods: str,
+    composites: str,
+    mask_sources: str,
+    method_radius: float | None,
+    band: int,
+    device: str,
+) -> None:
+    """Build the paired benchmark (real people over real backgrounds, known defocus) and score
+    every smoothing method x composite x mask source against it; prints a Markdown table."""
+    import dof_eval
+    import dof_seg
+    import dof_smooth
+
+    with _user_errors():
+        device = resolve_device(device)
+        chosen = _csv_list(methods, tuple(dof_smooth.METHODS), "--methods")
+        modes = _csv_list(composites, ("paste", "halo_free"), "--composites")
+        sources = _csv_list(mask_sources, ("gt", *dof_seg.SEGMENTERS), "--masks")
+        config = dof_eval.PairedConfig(n=n, size=size, radius=radius, seed=seed)
+        paired = dof_eval.load_paired(dof_eval.build_paired(source, out_dir / "data", config))
+        r = radius if method_radius is None else method_radius
+        renderers: dict[str, Renderer] = {"none (input)": lambda x, m: x}
+        for method in chosen:
+            for mode in modes:
+                renderers[f"{method} + {mode}"] = _on(
+                    device,
+                    lambda x, m, method=method, mode=mode: dof_smooth.portrait_blur(
+                        x, m, method, r, mode
+                    ),
+                )
+        masks = {
+            k: None if k == "gt" else _on(device, dof_seg.get_segmenter(k, device=device))
+            for k in sources
+        }
+        rows = dof_eval.run_paired(
+            paired,
+            renderers,
+            masks,
+            band=band,
+            progress=lambda ids: progress(ids, desc="score", total=n),
+        )
+        # the input does not depend on the masks: one row for it is enough
+        rows = [r for r in rows if r["method"] != "none (input)" or r["masks"] == sources[0]]
+        dof_eval.write_paired_results(
+            rows, out_dir, config=asdict(config), method_radius=r, band=band
+        )
+    click.echo(dof_eval.paired_markdown(rows), nl=False)
