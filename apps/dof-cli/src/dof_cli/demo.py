@@ -1,0 +1,57 @@
+"""`dof demo`: the whole pipeline on the bundled photos, offline, on built-in defaults.
+
+Bundled photos (see demo_photos/ATTRIBUTION.md) -> `selfie` person masks (built into dof-seg)
+-> the box, Gaussian and lens baselines (dof-smooth) -> a report with gallery, contact sheet and
+metrics (dof-eval). Runs of dof-train can be added to the same page.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import click
+
+from dof_cli.common import device_option
+from dof_cli.report import report
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    default="dof-demo",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Where the report goes (index.html, gallery.html, contact_sheet.png, metrics).",
+)
+@click.option("--size", default=512, show_default=True, help="Long side of the rendered photos.")
+@click.option(
+    "--run",
+    "run_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A dof-train run folder whose generator joins the gallery (repeatable).",
+)
+@device_option
+@click.pass_context
+def demo(
+    ctx: click.Context, out_dir: Path, size: int, run_dirs: tuple[Path, ...], device: str
+) -> None:
+    """Render the bundled portraits with every smoothing baseline and open the result.
+
+    Needs no download: the `selfie` segmenter's weights ship with dof-seg. Open
+    OUT/index.html in a browser afterwards.
+    """
+    with as_file(files("dof_cli") / "demo_photos") as photos:
+        ctx.invoke(
+            report,
+            run_dirs=run_dirs,
+            test_dir=photos,
+            out_dir=out_dir,
+            size=size,
+            manifest=photos / "credits.csv",
+            device=device,
+        )
+    click.echo(f"open {out_dir / 'index.html'} (contact sheet: {out_dir / 'contact_sheet.png'})")
