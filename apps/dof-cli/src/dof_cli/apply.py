@@ -1,0 +1,123 @@
+"""``dof apply`` and ``dof export``: run a trained generator on photos; export it.
+
+Wiring only: dof_gan loads, translates and exports; this module walks the files and reports.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dof_cli.common import BatchReport, device_option, progress, resolve_device
+
+_DIRECTION = click.option(
+    "--direction",
+    type=click.Choice(["AtoB", "BtoA"]),
+    default="AtoB",
+    show_default=True,
+    help="AtoB: G, ordinary -> shallow depth of field; BtoA: F.",
+)
+
+
+@click.command()
+@click.option(
+    "--checkpoint",
+    "-c",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Run folder, checkpoint .pt, or exported .safetensors (with its .json).",
+)
+@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder (created when missing).",
+)
+@click.option("--overlay", is_flag=True, help="Put the input's person back over the output.")
+@click.option(
+    "--masks",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of <stem>.png person masks (default: the photo's own alpha channel).",
+)
+@click.option("--both", is_flag=True, help="Write <stem>.png and <stem>_overlay.png.")
+@click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
+@_DIRECTION
+@device_option
+def apply(
+    checkpoint: Path,
+    photos: tuple[Path, ...],
+    out: Path,
+    overlay: bool,
+    masks: Path | None,
+    both: bool,
+    overwrite: bool,
+    direction: str,
+    device: str,
+) -> None:
+    """Translate PHOTOS (files or folders) at full size with a trained generator.
+
+    Outputs are PNGs named after the photos. A photo that fails is reported and skipped.
+    """
+    import dof_io
+    from dof_gan import DofGanError, apply_to_photo, find_mask, load_generator_with_info
+
+    try:
+        generator, info = load_generator_with_info(
+            checkpoint, direction=direction, device=resolve_device(device)
+        )
+    except DofGanError as err:
+        raise click.ClickException(str(err)) from err
+    if info.overlay_at_test and not (overlay or both):
+        click.echo(f"note: {info.preset} models are meant to be used with --overlay", err=True)
+    suffixes = (
+        {"plain": "", "overlay": "_overlay"} if both else {"overlay" if overlay else "plain": ""}
+    )
+    report, seen = BatchReport(), set()
+    for photo in progress(dof_io.expand_inputs(photos), desc="translating"):
+        targets = {key: out / f"{photo.stem}{suffix}.png" for key, suffix in suffixes.items()}
+        if photo.stem in seen:
+            report.fail(photo, "another photo with the same name was already written; rename it")
+            continue
+        seen.add(photo.stem)
+        if any(t.resolve() == photo.resolve() for t in targets.values()):
+            report.fail(photo, "the output would replace the photo itself; choose another -o")
+            continue
+        if not overwrite and all(t.exists() for t in targets.values()):
+            report.skipped += 1
+            continue
+        try:
+            mask = find_mask(photo, masks) if (overlay or both) else None
+            images = apply_to_photo(generator, photo, mask=mask, overlay=overlay, both=both)
+            for key, image in images.items():
+                dof_io.write_rgb(targets[key], image)
+        except dof_io.ImageReadError as err:
+            report.fail(photo, err.reason if err.path == photo else str(err))
+        except (dof_io.DofIOError, DofGanError, OSError, RuntimeError, ValueError) as err:
+            report.fail(photo, str(err))
+        else:
+            report.done += 1
+    report.finish(f"photos translated into {out}")
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The .safetensors file to write; its .json sidecar goes beside it.",
+)
+@_DIRECTION
+def export(source: Path, out: Path, direction: str) -> None:
+    """Export the generator of SOURCE (a run folder or checkpoint .pt) as safetensors."""
+    from dof_gan import DofGanError, export_generator
+
+    try:
+        path = export_generator(source, out, direction=direction)
+    except DofGanError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"wrote {path} and {path.with_suffix('.json')}")

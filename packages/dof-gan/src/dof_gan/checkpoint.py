@@ -1,0 +1,87 @@
+"""One checkpoint dict, written atomically and read with ``torch.load(weights_only=True)``.
+
+It holds only tensors, numbers, strings, lists and dicts: the four networks, both optimizers
+and schedulers, the image pools (images and generator states), every random-number state
+(torch CPU and CUDA, Python's ``random``, the epoch planner), the step and epoch, the config.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import dof_io
+from dof_gan.errors import CheckpointError
+
+CHECKPOINT_FORMAT = "dof-gan-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def rng_states() -> dict[str, Any]:
+    """The process-wide random states, as weights-only-loadable values."""
+    version, internal, gauss = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": [version, list(internal), gauss],
+    }
+
+
+def set_rng_states(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
+    """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **state}
+    with dof_io.atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+    return path
+
+
+def link_checkpoint(source: Path, target: Path) -> None:
+    """Make ``target`` the same file as ``source``, atomically (a hard link, else a copy)."""
+    with dof_io.atomic_path(target) as tmp:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+
+
+def load_checkpoint(
+    path: str | Path, *, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True``.
+
+    Raises:
+        CheckpointError: missing, damaged, or not a dof-gan checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such checkpoint file")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:
+        raise CheckpointError(
+            path, f"cannot be read as a weights-only torch checkpoint ({err}); it may be "
+            "truncated or from another program"
+        ) from err  # fmt: skip
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(path, "not a dof-gan training checkpoint (no 'format' marker)")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise CheckpointError(
+            path, f"checkpoint version {state.get('version')!r}; this dof-gan reads "
+            f"{CHECKPOINT_VERSION}"
+        )  # fmt: skip
+    return state

@@ -1,0 +1,190 @@
+"""The unpaired dataset in the paper's layout and the order it is drawn in.
+
+Layout: ``ROOT/trainA/ trainB/ testA/ testB/`` (A = ordinary photos, B = shallow depth of
+field). Person masks either as the alpha channel of the images (the dof-seg RGBA format) or as
+``ROOT/maskA/<stem>.png`` and ``ROOT/maskB/<stem>.png`` (grey or RGBA).
+
+All randomness (which A and which B, crop offsets, flips) is drawn up front, one epoch at a
+time, by an :class:`EpochPlanner` whose generator state goes into the checkpoint. Loading an
+item is then a pure function of its recipe, so worker processes change nothing and a resumed
+run sees the very same crops.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.utils.data import Dataset
+
+import dof_io
+from dof_gan.config import DataConfig
+from dof_gan.errors import DatasetError
+
+#: One item's draws: (index_A, index_B, top_A, left_A, top_B, left_B, flip_A, flip_B); crop
+#: offsets are fractions of the room left for the crop.
+Recipe = tuple[int, int, float, float, float, float, bool, bool]
+_ALPHA_MODES = ("RGBA", "LA", "PA")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The images of one domain and where their masks are.
+
+    ``masks`` is ``"folder"`` (``maskX/<stem>.png``), ``"alpha"`` (the image's alpha channel)
+    or ``"none"``.
+    """
+
+    name: str
+    images: tuple[Path, ...]
+    masks: str
+    mask_dir: Path | None = None
+
+    def mask_path(self, image: Path) -> Path:
+        assert self.mask_dir is not None
+        return self.mask_dir / f"{image.stem}.png"
+
+
+def scan_domain(root: str | Path, name: str, split: str = "train") -> Domain:
+    """Find ``ROOT/<split><name>/`` and decide where its masks come from.
+
+    Raises:
+        DatasetError: the folder is missing or empty, or ``maskX/`` lacks a mask for an image.
+    """
+    root = Path(root)
+    folder = root / f"{split}{name}"
+    if not folder.is_dir():
+        raise DatasetError(
+            f"{folder} does not exist: the dataset folder needs {split}A/ and {split}B/ "
+            "(A = ordinary photos, B = shallow depth of field)"
+        )
+    images = tuple(dof_io.list_images(folder))
+    if not images:
+        raise DatasetError(f"{folder} holds no images (.jpg, .png, ...)")
+    mask_dir = root / f"mask{name}"
+    if mask_dir.is_dir():
+        missing = [p.name for p in images if not (mask_dir / f"{p.stem}.png").is_file()]
+        if missing:
+            raise DatasetError(
+                f"{mask_dir} has no mask for {len(missing)} of the {len(images)} images in "
+                f"{folder} (first: {', '.join(missing[:3])}); add <stem>.png for each, or "
+                "remove the folder to use the images' alpha channel"
+            )
+        return Domain(name, images, "folder", mask_dir)
+    has_alpha = dof_io.open_image(images[0]).mode in _ALPHA_MODES
+    return Domain(name, images, "alpha" if has_alpha else "none")
+
+
+def load_item(domain: Domain, index: int) -> tuple[Tensor, Tensor | None]:
+    """Read one photo and its mask: ((3, H, W) float [0, 1], (1, H, W) float [0, 1] or None)."""
+    path = domain.images[index]
+    mask: np.ndarray[Any, Any] | None = None
+    if domain.masks == "alpha":
+        image = dof_io.open_image(path)
+        if image.mode not in _ALPHA_MODES:
+            raise DatasetError(
+                f"{path}: has no alpha channel but the other images of {domain.name} carry their "
+                "mask there; give it a mask (dof seg) or put masks in mask{A,B}/"
+            )
+        rgb = np.array(image.convert("RGB"))
+        mask = np.asarray(image.convert("RGBA"))[..., 3].astype(np.float32) / 255.0
+    else:
+        rgb = dof_io.read_rgb(path)
+        if domain.masks == "folder":
+            mask = dof_io.read_mask(domain.mask_path(path))
+            if mask.shape != rgb.shape[:2]:
+                raise DatasetError(
+                    f"{domain.mask_path(path)}: mask is {mask.shape[1]}x{mask.shape[0]} but "
+                    f"{path.name} is {rgb.shape[1]}x{rgb.shape[0]}; masks must match their photo"
+                )
+    image_t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
+    mask_t = None if mask is None else torch.from_numpy(np.ascontiguousarray(mask))[None]
+    return image_t, mask_t
+
+
+def resize_crop_flip(
+    image: Tensor, load_size: int, size: int, top: float, left: float, flip: bool
+) -> Tensor:
+    """(C, H, W) -> (C, size, size): shorter side to ``load_size`` (antialiased bilinear), crop
+    at fractional offsets ``top``/``left`` in [0, 1) of the spare room, optional mirror."""
+    h, w = image.shape[-2:]
+    scale = load_size / min(h, w)
+    new_h, new_w = max(size, round(h * scale)), max(size, round(w * scale))
+    resized = F.interpolate(
+        image[None], size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=True
+    )[0]
+    y = min(int(top * (new_h - size + 1)), new_h - size)
+    x = min(int(left * (new_w - size + 1)), new_w - size)
+    out = resized[:, y : y + size, x : x + size]
+    return out.flip(-1) if flip else out
+
+
+class UnpairedDataset(Dataset[dict[str, Tensor]]):
+    """Items are looked up by :data:`Recipe`, not by index; see :class:`EpochPlanner`.
+
+    Each item: ``A``/``B`` (3, size, size) in [-1, 1]; ``mask_A``/``mask_B`` (1, size, size)
+    in [0, 1] when both domains have masks.
+    """
+
+    def __init__(self, config: DataConfig, split: str = "train") -> None:
+        self.config = config
+        self.A = scan_domain(config.root, "A", split)
+        self.B = scan_domain(config.root, "B", split)
+        self.has_masks = self.A.masks != "none" and self.B.masks != "none"
+
+    def __len__(self) -> int:
+        return max(len(self.A.images), len(self.B.images))
+
+    def __getitem__(self, recipe: Recipe) -> dict[str, Tensor]:
+        index_A, index_B, top_A, left_A, top_B, left_B, flip_A, flip_B = recipe
+        item: dict[str, Tensor] = {}
+        for key, domain, index, top, left, flip in (
+            ("A", self.A, index_A, top_A, left_A, flip_A),
+            ("B", self.B, index_B, top_B, left_B, flip_B),
+        ):
+            image, mask = load_item(domain, index)
+            flip = flip and self.config.flip
+            crop = (self.config.load_size, self.config.size, top, left, flip)
+            item[key] = resize_crop_flip(image, *crop) * 2 - 1  # RGB to [-1, 1]
+            if self.has_masks and mask is not None:
+                item[f"mask_{key}"] = resize_crop_flip(mask, *crop).clamp(0, 1)  # stays [0, 1]
+        return item
+
+
+class EpochPlanner:
+    """Draws each epoch's recipes from one checkpointed generator.
+
+    An epoch has ``max(len(A), len(B))`` items: A goes through shuffled passes over its images,
+    B is drawn uniformly and independently at every item (as in CycleGAN).
+    """
+
+    def __init__(self, n_A: int, n_B: int, *, seed: int) -> None:
+        self.n_A, self.n_B = n_A, n_B
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def plan(self) -> list[Recipe]:
+        g, n = self.generator, max(self.n_A, self.n_B)
+        passes = math.ceil(n / self.n_A)
+        order_A = torch.cat([torch.randperm(self.n_A, generator=g) for _ in range(passes)])[:n]
+        index_B = torch.randint(self.n_B, (n,), generator=g)
+        crops = torch.rand(n, 4, generator=g, dtype=torch.float64)
+        flips = torch.rand(n, 2, generator=g) < 0.5
+        recipes: list[Recipe] = []
+        for a, b, crop, flip in zip(order_A, index_B, crops.tolist(), flips, strict=True):
+            top_A, left_A, top_B, left_B = crop
+            recipes.append(
+                (int(a), int(b), top_A, left_A, top_B, left_B, bool(flip[0]), bool(flip[1]))
+            )
+        return recipes
+
+    def get_state(self) -> Tensor:
+        return self.generator.get_state()
+
+    def set_state(self, state: Tensor) -> None:
+        self.generator.set_state(state)

@@ -1,0 +1,251 @@
+"""Inference: load a trained generator, translate photos of any size, export as safetensors.
+
+A generator can come from a run folder (its ``checkpoints/last.pt``), a training checkpoint
+(``.pt``, read with ``weights_only=True``) or an exported ``.safetensors`` file with its JSON
+sidecar (same name, ``.json``) that holds the architecture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+import dof_io
+from dof_gan.checkpoint import load_checkpoint
+from dof_gan.config import GeneratorConfig
+from dof_gan.errors import CheckpointError, ConfigError, ShapeError
+from dof_gan.losses import mask_overlay
+from dof_gan.networks import ResnetGenerator
+from dof_gan.runlog import last_checkpoint_path
+
+EXPORT_FORMAT = "dof-gan-generator"
+DIRECTIONS = {"AtoB": "G", "BtoA": "F"}
+
+
+@dataclass(frozen=True)
+class GeneratorInfo:
+    """Where a generator came from and how it is meant to be used."""
+
+    source: Path
+    direction: str
+    generator: GeneratorConfig
+    preset: str | None
+    overlay_at_test: bool
+    step: int | None
+
+
+def sidecar_path(weights: str | Path) -> Path:
+    """``G.safetensors`` -> ``G.json``."""
+    return Path(weights).with_suffix(".json")
+
+
+def load_generator(
+    path: str | Path, *, direction: str = "AtoB", device: str | torch.device = "cpu"
+) -> nn.Module:
+    """A trained generator in eval mode, frozen, on ``device``.
+
+    Args:
+        path: run folder, ``.pt`` checkpoint, or exported ``.safetensors`` (+ ``.json``).
+        direction: ``"AtoB"`` (G: ordinary -> shallow DoF) or ``"BtoA"`` (F).
+
+    Raises:
+        CheckpointError: nothing loadable at ``path``; ConfigError: unknown direction.
+    """
+    return load_generator_with_info(path, direction=direction, device=device)[0]
+
+
+def load_generator_with_info(
+    path: str | Path, *, direction: str = "AtoB", device: str | torch.device = "cpu"
+) -> tuple[nn.Module, GeneratorInfo]:
+    """:func:`load_generator` plus what the run says about it (preset, overlay at test)."""
+    if direction not in DIRECTIONS:
+        raise ConfigError("--direction", f"must be AtoB or BtoA; got {direction!r}")
+    path = Path(path)
+    if path.is_dir():
+        path = last_checkpoint_path(path)
+        if not path.is_file():
+            raise CheckpointError(path, "the run has no checkpoint yet: train it first")
+    if path.suffix == ".safetensors":
+        weights, meta = _read_exported(path, direction)
+    else:
+        state = load_checkpoint(path)
+        weights = state["networks"][DIRECTIONS[direction]]
+        config = state["config"]
+        meta = {
+            "generator": config["generator"],
+            "preset": config.get("preset"),
+            "overlay_at_test": config.get("overlay_at_test", False),
+            "step": state.get("step"),
+        }
+    generator_config = GeneratorConfig(**meta["generator"])
+    model = ResnetGenerator(generator_config)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        raise CheckpointError(path, f"weights do not fit {generator_config} ({err})") from err
+    model.eval().requires_grad_(False).to(device)
+    info = GeneratorInfo(path, direction, generator_config, meta.get("preset"),
+                         bool(meta.get("overlay_at_test")), meta.get("step"))  # fmt: skip
+    return model, info
+
+
+def _read_exported(path: Path, direction: str) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    if not path.is_file():
+        raise CheckpointError(path, "no such file")
+    sidecar = sidecar_path(path)
+    try:
+        if sidecar.is_file():
+            meta = json.loads(sidecar.read_text(encoding="utf-8"))
+        else:
+            with safe_open(str(path), framework="pt") as handle:
+                header = (handle.metadata() or {}).get("dof_gan")
+            if header is None:
+                raise CheckpointError(path, f"its sidecar {sidecar.name} is missing; keep the "
+                                      "two files together (dof export writes both)")  # fmt: skip
+            meta = json.loads(header)
+        weights = load_file(str(path), device="cpu")
+    except CheckpointError:
+        raise
+    except Exception as err:
+        raise CheckpointError(path, f"not a readable exported generator ({err})") from err
+    if meta.get("format") != EXPORT_FORMAT:
+        raise CheckpointError(
+            sidecar, f"not a dof-gan generator sidecar (format {meta.get('format')!r})"
+        )
+    if meta.get("direction") != direction:
+        raise CheckpointError(path, f"holds the {meta.get('direction')} generator, not {direction}")
+    return weights, meta
+
+
+def export_generator(
+    run_or_checkpoint: str | Path, out: str | Path, *, direction: str = "AtoB"
+) -> Path:
+    """Write one generator as ``out`` (safetensors) and its sidecar ``out.json``, atomically."""
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise ConfigError("-o", f"the export must end in .safetensors; got {out.name}")
+    model, info = load_generator_with_info(run_or_checkpoint, direction=direction)
+    meta = {
+        "format": EXPORT_FORMAT,
+        "version": 1,
+        "direction": direction,
+        "generator": dataclasses.asdict(info.generator),
+        "preset": info.preset,
+        "overlay_at_test": info.overlay_at_test,
+        "step": info.step,
+    }
+    tensors = {key: value.contiguous() for key, value in model.state_dict().items()}
+    with dof_io.atomic_path(out) as tmp:
+        save_file(tensors, str(tmp), metadata={"dof_gan": json.dumps(meta)})
+    dof_io.atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")
+    return out
+
+
+def translate(
+    generator: nn.Module, image: Tensor, *, mask: Tensor | None = None, overlay: bool = False
+) -> Tensor:
+    """Run a generator on photos of any size.
+
+    Args:
+        generator: from :func:`load_generator`.
+        image: (B, 3, H, W) float in [0, 1], any H and W from 8 up (padded to a multiple of 4
+            by reflection, cropped back).
+        mask: (B, 1, H, W) in [0, 1], 1 = person; needed with ``overlay``.
+        overlay: put the input's person back over the output (eq. 13); where the mask is 1 the
+            output equals the input exactly.
+
+    Returns:
+        (B, 3, H, W) float32 in [0, 1], on the generator's device, computed under
+        ``torch.inference_mode()``.
+
+    Raises:
+        ShapeError: wrong shapes or dtype, or ``overlay`` without a mask.
+    """
+    if image.ndim != 4 or image.shape[1] != 3 or not image.is_floating_point():
+        raise ShapeError(
+            f"image must be (B, 3, H, W) float in [0, 1]; got {tuple(image.shape)} {image.dtype}"
+            + (": add a batch axis with image[None]" if image.ndim == 3 else "")
+        )
+    if min(image.shape[-2:]) < 8:
+        h, w = image.shape[-2:]
+        raise ShapeError(f"translate needs images of at least 8x8 pixels; got {w}x{h}")
+    if overlay and mask is None:
+        raise ShapeError("overlay=True needs a mask (B, 1, H, W); pass mask= or overlay=False")
+    device = next(generator.parameters()).device
+    with torch.inference_mode():
+        x = image.to(device, torch.float32)
+        h, w = x.shape[-2:]
+        pad_h, pad_w = -h % 4, -w % 4
+        padded = x * 2 - 1
+        if pad_h or pad_w:
+            padded = F.pad(padded, (0, pad_w, 0, pad_h), mode="reflect")
+        result: Tensor = generator(padded)
+        out = ((result[..., :h, :w] + 1) / 2).clamp(0, 1)
+        if overlay:
+            assert mask is not None
+            out = mask_overlay(out, x, mask.to(device, torch.float32))
+    return out
+
+
+def find_mask(photo: Path, masks_dir: Path | None) -> Path:
+    """The mask for ``photo``: ``masks_dir/<stem>.png``, else the photo's own alpha channel.
+
+    Raises:
+        dof_io.ImageReadError: no mask found (the message says where it was looked for).
+    """
+    if masks_dir is not None:
+        candidate = masks_dir / f"{photo.stem}.png"
+        if candidate.is_file():
+            return candidate
+        raise dof_io.ImageReadError(photo, f"no mask {candidate}: make one with dof seg")
+    if dof_io.open_image(photo).mode in ("RGBA", "LA", "PA"):
+        return photo
+    raise dof_io.ImageReadError(photo, "no mask: give --masks DIR or an RGBA photo (dof seg)")
+
+
+def apply_to_photo(
+    generator: nn.Module,
+    photo: str | Path,
+    *,
+    mask: str | Path | None = None,
+    overlay: bool = False,
+    both: bool = False,
+) -> dict[str, np.ndarray[Any, np.dtype[np.uint8]]]:
+    """Translate one photo file at full size.
+
+    Returns:
+        ``{"plain": ...}``, ``{"overlay": ...}``, or both keys with ``both``; (H, W, 3) uint8.
+    """
+    rgb = dof_io.read_rgb(photo)
+    image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
+    mask_t = None
+    if overlay or both:
+        if mask is None:
+            raise ShapeError("overlay needs a mask path")
+        mask_np = dof_io.read_mask(mask)
+        if mask_np.shape != rgb.shape[:2]:
+            raise dof_io.ImageReadError(
+                mask, f"mask is {mask_np.shape[1]}x{mask_np.shape[0]}, photo {rgb.shape[1]}x"
+                f"{rgb.shape[0]}: the mask must be made at the photo's size"
+            )  # fmt: skip
+        mask_t = torch.from_numpy(mask_np)[None, None]
+    plain = translate(generator, image)
+    results = {}
+    if both or not overlay:
+        results["plain"] = plain
+    if mask_t is not None:
+        results["overlay"] = mask_overlay(plain, image.to(plain.device), mask_t.to(plain.device))
+    return {
+        key: (value[0].permute(1, 2, 0) * 255).round().clamp(0, 255).byte().cpu().numpy()
+        for key, value in results.items()
+    }

@@ -1,0 +1,147 @@
+"""The generator and discriminator of CycleGAN (Zhu et al. 2017), as the paper used them.
+
+- :class:`ResnetGenerator`: reflection padding, instance norm, two stride-2 downsamplings,
+  ``n_blocks`` residual blocks, two upsamplings (transposed convolutions, or resize-then-convolve,
+  the remedy for checkerboard artifacts of section 4.4.1), tanh output in [-1, 1].
+- :class:`PatchDiscriminator`: the 70x70 PatchGAN (3 strided layers); one score per patch.
+
+Weights are initialised from normal(0, 0.02), biases at 0, from an explicit seed.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from dof_gan.config import DiscriminatorConfig, GeneratorConfig
+from dof_gan.errors import ShapeError
+
+
+class ResnetBlock(nn.Module):
+    """conv-norm-relu-conv-norm with a skip connection; reflection padding keeps the size."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            nn.InstanceNorm2d(channels),
+            nn.ReLU(inplace=True),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3),
+            nn.InstanceNorm2d(channels),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.block(x)  # type: ignore[no-any-return]
+
+
+def _upsample(in_ch: int, out_ch: int, mode: str) -> list[nn.Module]:
+    if mode == "resize":  # nearest resize, then a 3x3 convolution (Odena et al. 2016)
+        return [
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.ReflectionPad2d(1),
+            nn.Conv2d(in_ch, out_ch, 3),
+        ]
+    return [nn.ConvTranspose2d(in_ch, out_ch, 3, stride=2, padding=1, output_padding=1)]
+
+
+class ResnetGenerator(nn.Module):
+    """Image-to-image generator (G or F).
+
+    Input and output are (B, 3, H, W) in [-1, 1] with H and W multiples of 4; the network is
+    fully convolutional, so any such size works.
+    """
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        self.config = config
+        ngf = config.ngf
+        layers: list[nn.Module] = [
+            nn.ReflectionPad2d(3),
+            nn.Conv2d(3, ngf, 7),
+            nn.InstanceNorm2d(ngf),
+            nn.ReLU(inplace=True),
+        ]
+        for mult in (1, 2):  # two stride-2 downsamplings: ngf -> 2 ngf -> 4 ngf
+            layers += [
+                nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1),
+                nn.InstanceNorm2d(ngf * mult * 2),
+                nn.ReLU(inplace=True),
+            ]
+        layers += [ResnetBlock(ngf * 4) for _ in range(config.n_blocks)]
+        for mult in (4, 2):  # two upsamplings: 4 ngf -> 2 ngf -> ngf
+            layers += _upsample(ngf * mult, ngf * mult // 2, config.upsampling)
+            layers += [nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU(inplace=True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-2] % 4 or x.shape[-1] % 4:
+            raise ShapeError(
+                f"generator input must be (B, 3, H, W) with H and W multiples of 4; got "
+                f"{tuple(x.shape)}: use dof_gan.translate, which pads and crops back"
+            )
+        return self.model(x)  # type: ignore[no-any-return]
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN: (B, 3, H, W) in [-1, 1] -> (B, 1, h, w) raw scores (logits), one per patch.
+
+    With ``n_layers=3`` each score sees a 70x70 patch of the input.
+    """
+
+    def __init__(self, config: DiscriminatorConfig) -> None:
+        super().__init__()
+        self.config = config
+        ndf = config.ndf
+        layers: list[nn.Module] = [
+            nn.Conv2d(3, ndf, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2, True),
+        ]
+        mult = 1
+        for n in range(1, config.n_layers + 1):
+            prev, mult = mult, min(2**n, 8)
+            stride = 2 if n < config.n_layers else 1
+            layers += [
+                nn.Conv2d(ndf * prev, ndf * mult, 4, stride=stride, padding=1),
+                nn.InstanceNorm2d(ndf * mult),
+                nn.LeakyReLU(0.2, True),
+            ]
+        layers += [nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x)  # type: ignore[no-any-return]
+
+
+def init_weights(module: nn.Module, *, seed: int, std: float = 0.02) -> nn.Module:
+    """Convolution weights from normal(0, ``std``), biases 0, drawn from ``seed`` alone.
+
+    The draws come from a generator of their own, so the result depends on ``seed`` only.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.Conv2d | nn.ConvTranspose2d):
+                layer.weight.copy_(torch.empty_like(layer.weight, device="cpu").normal_(
+                    0.0, std, generator=generator))  # fmt: skip
+                if layer.bias is not None:
+                    layer.bias.zero_()
+    return module
+
+
+def build_generator(config: GeneratorConfig, *, seed: int = 0) -> ResnetGenerator:
+    """A freshly initialised generator (normal(0, 0.02) from ``seed``; global RNG untouched)."""
+    with torch.random.fork_rng(devices=[]):  # the layers' own default init draws globally
+        generator = ResnetGenerator(config)
+    init_weights(generator, seed=seed)
+    return generator
+
+
+def build_discriminator(config: DiscriminatorConfig, *, seed: int = 0) -> PatchDiscriminator:
+    """A freshly initialised PatchGAN discriminator (normal(0, 0.02) from ``seed``)."""
+    with torch.random.fork_rng(devices=[]):
+        discriminator = PatchDiscriminator(config)
+    init_weights(discriminator, seed=seed)
+    return discriminator

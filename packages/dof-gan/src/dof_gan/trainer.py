@@ -1,0 +1,242 @@
+"""The trainer: optimizers, schedules, pools and bookkeeping around one explicit training step.
+
+Adam(lr 2e-4, betas (0.5, 0.999)) for G and F together and for D_A and D_B together; the
+learning rate is constant for ``n_epochs`` and then decays linearly over ``n_epochs_decay``
+(CycleGAN's rule: the factor in epoch e, counted from 0, is 1 - max(0, e + 1 - n_epochs) /
+(n_epochs_decay + 1)). Everything that influences the numbers is in :meth:`Trainer.state_dict`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.optim import Adam
+from torch.optim.lr_scheduler import LambdaLR
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from dof_gan import runlog
+from dof_gan.checkpoint import link_checkpoint, rng_states, save_checkpoint, set_rng_states
+from dof_gan.config import TrainConfig, config_to_dict
+from dof_gan.data import EpochPlanner, UnpairedDataset
+from dof_gan.errors import DatasetError
+from dof_gan.losses import CycleGANLoss
+from dof_gan.pool import ImagePool
+from dof_gan.steps import Batch, CycleGAN, Translations, discriminator_step, generator_step
+from dof_gan.steps import set_requires_grad as _set_requires_grad
+from dof_gan.vgg import build_vgg
+
+
+def lr_factor(epoch: int, n_epochs: int, n_epochs_decay: int) -> float:
+    """Learning-rate multiplier in epoch ``epoch`` (0-based): 1, then linear decay."""
+    return 1.0 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1)
+
+
+class StopFlag:
+    """Set (by a signal handler, say) to stop after the current step with a checkpoint."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Where a :func:`train` call stopped."""
+
+    run: Path
+    step: int
+    epoch: int
+    finished: bool
+
+
+class Trainer:
+    """Builds the four networks, the loss, the optimizers and the data for one config."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+        self.device = torch.device(config.device)
+        self.dataset = UnpairedDataset(config.data)
+        needs_masks = config.mask_overlay or config.mask_loss_on
+        if needs_masks and not self.dataset.has_masks:
+            raise DatasetError(
+                f"preset {config.preset} needs person masks for trainA/ and trainB/ under "
+                f"{config.data.root}: store them as the images' alpha channel (dof seg writes "
+                "RGBA PNGs) or as maskA/<stem>.png and maskB/<stem>.png"
+            )
+        self.model = CycleGAN(config).to(self.device)
+        vgg = (
+            build_vgg(config.loss.vgg_weights, seed=config.seed) if self.dataset.has_masks else None
+        )
+        self.loss = CycleGANLoss(config.loss, vgg).to(self.device)
+        betas = (config.beta1, config.beta2)
+        G_params = itertools.chain(self.model.G.parameters(), self.model.F.parameters())
+        D_params = itertools.chain(self.model.D_A.parameters(), self.model.D_B.parameters())
+        self.opt_G = Adam(G_params, lr=config.lr, betas=betas)
+        self.opt_D = Adam(D_params, lr=config.lr, betas=betas)
+
+        def rule(epoch: int) -> float:
+            return lr_factor(epoch, config.n_epochs, config.n_epochs_decay)
+
+        self.sched_G = LambdaLR(self.opt_G, rule)
+        self.sched_D = LambdaLR(self.opt_D, rule)
+        self.pool_A = ImagePool(config.pool_size, seed=config.seed * 4 + 5)  # fakes for D_A
+        self.pool_B = ImagePool(config.pool_size, seed=config.seed * 4 + 6)  # fakes for D_B
+        self.planner = EpochPlanner(
+            len(self.dataset.A.images), len(self.dataset.B.images), seed=config.seed * 4 + 7
+        )
+        self.steps_per_epoch = math.ceil(len(self.dataset) / config.batch_size)
+        self.step = 0  # optimisation steps done
+        self.epoch = 0  # epochs completed
+        self.position = 0  # batches done in the current epoch
+        self.epoch_state = self.planner.get_state()  # planner state at the current epoch's start
+        self.elapsed = 0.0  # training seconds before this process
+
+    def train_step(self, batch: Batch) -> tuple[dict[str, torch.Tensor], Translations]:
+        """One optimisation step: the generator step, then the discriminator step."""
+        model, D = self.model, [self.model.D_A, self.model.D_B]
+        # generators (backward_G): the discriminators are fixed judges here
+        _set_requires_grad(D, False)
+        self.opt_G.zero_grad(set_to_none=True)
+        G_total, terms, images = generator_step(
+            model, self.loss, batch, overlay=self.config.mask_overlay
+        )
+        torch.autograd.backward(G_total)
+        self.opt_G.step()
+        # discriminators (backward_D): real images against fakes from the pools
+        _set_requires_grad(D, True)
+        self.opt_D.zero_grad(set_to_none=True)
+        fake_A, fake_B = self.pool_A.query(images.fake_A), self.pool_B.query(images.fake_B)
+        D_terms = discriminator_step(model, self.loss, batch, fake_A, fake_B)
+        torch.autograd.backward(D_terms["D_A"] + D_terms["D_B"])
+        self.opt_D.step()
+        return {**terms, **D_terms}, images
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly; only tensors and plain values."""
+        return {
+            "config": config_to_dict(self.config),
+            "step": self.step,
+            "epoch": self.epoch,
+            "position": self.position,
+            "elapsed": self.elapsed,
+            "networks": {
+                name: getattr(self.model, name).state_dict() for name in ("G", "F", "D_A", "D_B")
+            },
+            "optimizers": {"G": self.opt_G.state_dict(), "D": self.opt_D.state_dict()},
+            "schedulers": {"G": self.sched_G.state_dict(), "D": self.sched_D.state_dict()},
+            "pools": {"A": self.pool_A.state_dict(), "B": self.pool_B.state_dict()},
+            "rng": {**rng_states(), "planner_epoch_start": self.epoch_state},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, weights in state["networks"].items():
+            getattr(self.model, name).load_state_dict(weights)
+        self.opt_G.load_state_dict(state["optimizers"]["G"])
+        self.opt_D.load_state_dict(state["optimizers"]["D"])
+        self.sched_G.load_state_dict(state["schedulers"]["G"])
+        self.sched_D.load_state_dict(state["schedulers"]["D"])
+        self.pool_A.load_state_dict(state["pools"]["A"], device=self.device)
+        self.pool_B.load_state_dict(state["pools"]["B"], device=self.device)
+        set_rng_states(state["rng"])
+        self.epoch_state = state["rng"]["planner_epoch_start"]
+        self.step, self.epoch = int(state["step"]), int(state["epoch"])
+        self.position, self.elapsed = int(state["position"]), float(state["elapsed"])
+
+    def save(self, run: Path, log: runlog.LossLog, *, epoch_end: bool = False) -> Path:
+        """Flush the log, then write ``last.pt`` (and ``epoch_XXX.pt`` at an epoch's end)."""
+        log.flush()
+        last = runlog.last_checkpoint_path(run)
+        if not epoch_end:
+            return save_checkpoint(self.state_dict(), last)
+        path = save_checkpoint(self.state_dict(), runlog.epoch_checkpoint_path(run, self.epoch))
+        link_checkpoint(path, last)
+        keep = self.config.keep_epoch_checkpoints
+        if keep:
+            for old in sorted(last.parent.glob("epoch_*.pt"))[:-keep]:
+                old.unlink(missing_ok=True)
+        return path
+
+    def loader(self) -> DataLoader[dict[str, torch.Tensor]]:
+        """The rest of the current epoch, in the planner's order."""
+        self.planner.set_state(self.epoch_state)
+        recipes = self.planner.plan()[self.position * self.config.batch_size :]
+        return DataLoader(
+            self.dataset,
+            batch_size=self.config.batch_size,
+            sampler=recipes,
+            num_workers=self.config.data.num_workers,
+            pin_memory=self.device.type == "cuda",
+        )
+
+    def to_batch(self, item: dict[str, torch.Tensor]) -> Batch:
+        def get(key: str) -> torch.Tensor | None:
+            return item[key].to(self.device, non_blocking=True) if key in item else None
+
+        real_A, real_B = get("A"), get("B")
+        assert real_A is not None and real_B is not None
+        return Batch(real_A, real_B, get("mask_A"), get("mask_B"))
+
+    def write_samples(self, run: Path, batch: Batch, images: Translations) -> None:
+        def grey(mask: torch.Tensor | None) -> torch.Tensor | None:
+            return None if mask is None else (mask[0] * 2 - 1).expand(3, -1, -1)
+
+        rows: list[list[torch.Tensor | None]] = [
+            [batch.real_A[0], images.fake_B[0], images.fake_B_raw[0], images.rec_A[0],
+             images.idt_F[0], grey(batch.mask_A)],
+            [batch.real_B[0], images.fake_A[0], images.fake_A_raw[0], images.rec_B[0],
+             images.idt_G[0], grey(batch.mask_B)],
+        ]  # fmt: skip
+        runlog.write_sample_grid(runlog.sample_path(run, self.step), rows)
+
+    def fit(self, run: Path, *, progress: bool = True, stop: StopFlag | None = None) -> TrainResult:
+        """Train from the current state to the end (or ``max_steps``, or a stop request)."""
+        config, log = self.config, runlog.LossLog(run)
+        total_epochs, total_steps = config.total_epochs, self.steps_per_epoch * config.total_epochs
+        limit = min(total_steps, config.max_steps or total_steps)
+        if self.step >= limit:  # resumed with a --max-steps already reached
+            return TrainResult(run, self.step, self.epoch, finished=self.epoch >= total_epochs)
+        started = time.perf_counter() - self.elapsed
+        bar = tqdm(total=total_steps, initial=self.step, disable=not progress, unit="step",
+                   desc=f"training {config.name}", dynamic_ncols=True)  # fmt: skip
+        with bar:
+            while self.epoch < total_epochs:
+                for item in self.loader():
+                    batch = self.to_batch(item)
+                    losses, images = self.train_step(batch)
+                    self.step += 1
+                    self.position += 1
+                    self.elapsed = time.perf_counter() - started
+                    lr = self.opt_G.param_groups[0]["lr"]
+                    meta = {
+                        "step": self.step,
+                        "epoch": self.epoch + 1,
+                        "lr": lr,
+                        "time": self.elapsed,
+                    }
+                    log.append(meta, losses)
+                    bar.update(1)
+                    halt = self.step >= limit or (stop is not None and stop.requested)
+                    if self.step % config.sample_every == 0 or halt:
+                        self.write_samples(run, batch, images)
+                    if self.position == self.steps_per_epoch:
+                        break  # the epoch-end checkpoint below covers this step
+                    if self.step % config.checkpoint_every == 0 or halt:
+                        self.save(run, log)
+                    if halt:
+                        return TrainResult(run, self.step, self.epoch, finished=False)
+                self.epoch += 1
+                self.position = 0
+                self.epoch_state = self.planner.get_state()
+                self.sched_G.step()
+                self.sched_D.step()
+                self.save(run, log, epoch_end=True)
+                if self.step >= limit or (stop is not None and stop.requested):
+                    break
+        log.flush()
+        return TrainResult(run, self.step, self.epoch, finished=self.epoch >= total_epochs)

@@ -1,0 +1,123 @@
+"""VGG-19 features up to relu3_2 for the mask loss (eq. 11), frozen.
+
+The layers match torchvision's ``vgg19().features[:14]`` exactly, so its ImageNet checkpoint
+(``vgg19-dcbb9e9d.pth``, IMAGENET1K_V1) loads by name; the classifier is never built. Inputs are
+our [-1, 1] images: they are mapped to [0, 1] and ImageNet-normalised here, explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from dof_gan.errors import WeightsError
+
+VGG19_FILE = "vgg19-dcbb9e9d.pth"
+VGG19_URL = "https://download.pytorch.org/models/" + VGG19_FILE
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# torchvision's VGG-19 configuration up to relu3_2: conv1_1 conv1_2 pool conv2_1 conv2_2 pool
+# conv3_1 conv3_2 -> features indices 0..13, relu3_2 = index 13.
+_LAYERS: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256)
+
+
+def vgg_checkpoint_path() -> Path:
+    """Where torchvision keeps the file: ``<torch hub dir>/checkpoints/vgg19-dcbb9e9d.pth``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE
+
+
+class VGGFeatures(nn.Module):
+    """(B, 3, H, W) in [-1, 1] -> relu3_2 features (B, 256, H/4, W/4). Parameters are frozen."""
+
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 3
+        for item in _LAYERS:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                assert isinstance(item, int)
+                layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=True)]
+                channels = item
+        self.features = nn.Sequential(*layers)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = ((x + 1) / 2 - self.mean) / self.std  # [-1, 1] -> [0, 1] -> ImageNet statistics
+        return self.features(x)  # type: ignore[no-any-return]
+
+
+def build_vgg(weights: str = "imagenet", *, seed: int = 0) -> VGGFeatures:
+    """The frozen relu3_2 extractor.
+
+    Args:
+        weights: ``"imagenet"`` (torchvision's file, downloaded on first use into the torch hub
+            ``checkpoints`` folder), ``"none"`` (random weights from ``seed``: for tests only,
+            the VGG term is then meaningless), or the path of a ``.pth`` VGG-19 state dict.
+
+    Raises:
+        WeightsError: the ImageNet file is missing and cannot be downloaded, or a file is bad.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = VGGFeatures()  # "none": torch's default conv init, from ``seed``
+    if weights == "none":
+        return model
+    path = _fetch_imagenet() if weights == "imagenet" else Path(weights)
+    _load(model, path)
+    return model
+
+
+def _fetch_imagenet() -> Path:
+    path = vgg_checkpoint_path()
+    if path.is_file():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(VGG19_URL, str(path), hash_prefix="dcbb9e9d", progress=True)
+    except (OSError, RuntimeError, ValueError) as err:  # URLError is an OSError
+        raise WeightsError(
+            f"the VGG-19 ImageNet weights ({VGG19_FILE}, 548 MB, needed by the mask loss) are "
+            f"not in {path.parent} and could not be downloaded from {VGG19_URL} ({err}). "
+            f"Download that file on a machine with internet access and put it at {path} "
+            "(or set TORCH_HOME), or pass --vgg-weights PATH to a copy of it"
+        ) from err
+    return path
+
+
+def _load(model: VGGFeatures, path: Path) -> None:
+    if not path.is_file():
+        raise WeightsError(f"VGG-19 weights file {path} does not exist: check --vgg-weights")
+    try:
+        try:  # memory-mapped: only the 14 layers we use are read from the 548 MB file
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # files in torch's legacy (pre-zip) format cannot be mapped
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise WeightsError(f"{path}: not a readable torch state dict ({err})") from err
+    if not isinstance(state, dict):
+        raise WeightsError(f"{path}: expected a VGG-19 state dict; got {type(state).__name__}")
+    wanted = model.features.state_dict()
+    picked = {}
+    for key in wanted:
+        for candidate in (f"features.{key}", key):
+            if candidate in state:
+                picked[key] = state[candidate]
+                break
+        else:
+            raise WeightsError(f"{path}: has no 'features.{key}': is it a VGG-19 state dict?")
+        if picked[key].shape != wanted[key].shape:
+            raise WeightsError(
+                f"{path}: 'features.{key}' is {tuple(picked[key].shape)}, expected "
+                f"{tuple(wanted[key].shape)}: the file is not VGG-19"
+            )
+    model.features.load_state_dict(picked)

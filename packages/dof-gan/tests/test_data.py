@@ -1,0 +1,57 @@
+"""The unpaired dataset: layout, mask sources, value ranges, and the planned order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from dof_gan import DataConfig, DatasetError, EpochPlanner, UnpairedDataset
+from dof_gan.data import resize_crop_flip, scan_domain
+
+
+@pytest.mark.parametrize("masks", ["alpha", "folder", "none"])
+def test_mask_sources(tmp_path: Path, make_dataset: Callable[..., Path], masks: str) -> None:
+    root = make_dataset(tmp_path, n=2, masks=masks)
+    dataset = UnpairedDataset(DataConfig(root=str(root), size=32, load_size=36, num_workers=0))
+    assert dataset.A.masks == masks and dataset.has_masks == (masks != "none")
+    item = dataset[(1, 0, 0.5, 0.5, 0.0, 0.99, True, False)]
+    assert item["A"].shape == item["B"].shape == (3, 32, 32)
+    assert -1 <= item["A"].min() < -0.5 and 0.5 < item["A"].max() <= 1  # [-1, 1], not [0, 1]
+    if masks == "none":
+        assert "mask_A" not in item
+    else:
+        assert item["mask_A"].shape == (1, 32, 32)
+        assert item["mask_A"].min() == 0 and item["mask_A"].max() == 1  # stays in [0, 1]
+
+
+def test_missing_folder_and_missing_mask(tmp_path: Path, make_dataset: Callable[..., Path]) -> None:
+    with pytest.raises(DatasetError, match=r"trainA does not exist.*needs trainA/ and trainB/"):
+        scan_domain(tmp_path, "A")
+    root = make_dataset(tmp_path / "d", n=2, masks="folder")
+    (root / "maskB" / "b1.png").unlink()
+    with pytest.raises(DatasetError, match=r"no mask for 1 of the 2 images .*b1\.jpg"):
+        scan_domain(root, "B")
+
+
+def test_resize_crop_flip_keeps_image_and_mask_aligned() -> None:
+    image = torch.arange(40 * 60, dtype=torch.float32).view(1, 40, 60)
+    out = resize_crop_flip(image, 40, 32, top=0.0, left=1.0, flip=False)
+    assert out.shape == (1, 32, 32)
+    assert torch.equal(out, image[:, :32, -32:])  # no resize needed: a pure crop, right edge
+    assert torch.equal(resize_crop_flip(image, 40, 32, 0.0, 1.0, True), out.flip(-1))
+
+
+def test_planner_covers_A_and_replays_from_its_state() -> None:
+    planner = EpochPlanner(3, 5, seed=1)
+    state = planner.get_state()
+    first = planner.plan()
+    assert len(first) == 5
+    assert sorted(r[0] for r in first[:3]) == [0, 1, 2]  # A: shuffled passes
+    assert all(0 <= r[1] < 5 for r in first)
+    second = planner.plan()
+    assert second != first
+    planner.set_state(state)
+    assert planner.plan() == first

@@ -1,0 +1,131 @@
+"""Loading generators from runs, checkpoints and exports; translating photos of any size."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import dof_io
+from dof_gan import (
+    CheckpointError,
+    ConfigError,
+    ShapeError,
+    TrainConfig,
+    apply_to_photo,
+    export_generator,
+    load_generator,
+    load_generator_with_info,
+    train,
+    translate,
+)
+
+
+@pytest.fixture(scope="module")
+def run(
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_data: Path,
+    make_config: Callable[..., TrainConfig],
+) -> Path:
+    folder = tmp_path_factory.mktemp("inference") / "run"
+    train(make_config(tiny_data, preset="mask-overlay", max_steps=2), folder, progress=False)
+    return folder
+
+
+def _image(h: int = 37, w: int = 50) -> torch.Tensor:
+    return torch.rand(2, 3, h, w, generator=torch.Generator().manual_seed(1))
+
+
+def test_run_folder_checkpoint_and_export_give_the_same_generator(
+    run: Path, tmp_path: Path
+) -> None:
+    from_run = load_generator(run)
+    from_pt = load_generator(run / "checkpoints" / "last.pt")
+    exported = export_generator(run, tmp_path / "G.safetensors")
+    from_export = load_generator(exported)
+    x = _image()
+    y = translate(from_run, x)
+    assert torch.equal(translate(from_pt, x), y)
+    assert torch.equal(translate(from_export, x), y)
+    assert not torch.equal(translate(load_generator(run, direction="BtoA"), x), y)
+
+
+def test_export_sidecar_and_header(run: Path, tmp_path: Path) -> None:
+    out = export_generator(run, tmp_path / "F.safetensors", direction="BtoA")
+    sidecar = json.loads((tmp_path / "F.json").read_text())
+    assert sidecar["direction"] == "BtoA" and sidecar["generator"]["ngf"] == 4
+    assert sidecar["preset"] == "mask-overlay" and sidecar["overlay_at_test"] is True
+    (tmp_path / "F.json").unlink()  # the safetensors header carries the same metadata
+    _, info = load_generator_with_info(out, direction="BtoA")
+    assert info.overlay_at_test and info.generator.n_blocks == 2
+    with pytest.raises(CheckpointError, match="holds the BtoA generator, not AtoB"):
+        load_generator(out)
+    with pytest.raises(ConfigError, match=r"-o: the export must end in \.safetensors; got G\.pt"):
+        export_generator(run, tmp_path / "G.pt")
+
+
+def test_bad_sources_are_reported(tmp_path: Path) -> None:
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"junk\.pt: cannot be read as a weights-only"):
+        load_generator(tmp_path / "junk.pt")
+    (tmp_path / "empty_run").mkdir()
+    with pytest.raises(CheckpointError, match="no checkpoint yet"):
+        load_generator(tmp_path / "empty_run")
+
+
+def test_translate_any_size(run: Path) -> None:
+    G = load_generator(run)
+    x = _image(37, 50)
+    y = translate(G, x)
+    assert y.shape == x.shape and y.dtype == torch.float32
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+    assert y.is_inference()
+    assert translate(G, torch.rand(1, 3, 8, 9)).shape == (1, 3, 8, 9)
+    with pytest.raises(ShapeError, match=r"at least 8x8 pixels; got 3x2"):
+        translate(G, torch.rand(1, 3, 2, 3))
+
+
+def test_translate_crops_back_what_it_padded(run: Path) -> None:
+    G = load_generator(run)
+    x = _image(36, 52)  # already a multiple of 4: no padding at all
+    with torch.no_grad():
+        direct = ((G(x * 2 - 1) + 1) / 2).clamp(0, 1)
+    assert torch.equal(translate(G, x), direct)
+    padded = translate(G, _image(37, 52))
+    assert padded.shape == (2, 3, 37, 52)
+
+
+def test_translate_overlay_is_exact_on_the_subject(run: Path) -> None:
+    G = load_generator(run)
+    x = _image()
+    mask = torch.zeros(2, 1, 37, 50)
+    mask[..., 5:30, 10:40] = 1
+    y = translate(G, x, mask=mask, overlay=True)
+    subject = mask.expand_as(x) == 1
+    assert torch.equal(y[subject], x[subject])
+    assert torch.equal(y[~subject], translate(G, x)[~subject])
+
+
+def test_translate_validates_inputs(run: Path) -> None:
+    G = load_generator(run)
+    with pytest.raises(ShapeError, match=r"got \(3, 8, 8\).*add a batch axis with image\[None\]"):
+        translate(G, torch.rand(3, 8, 8))
+    with pytest.raises(ShapeError, match="overlay=True needs a mask"):
+        translate(G, torch.rand(1, 3, 8, 8), overlay=True)
+
+
+def test_apply_to_photo_full_size_both(run: Path, tmp_path: Path) -> None:
+    rgb = np.random.default_rng(0).integers(0, 256, (45, 61, 3), dtype=np.uint8)
+    mask = np.zeros((45, 61), np.float32)
+    mask[10:30, 20:40] = 1
+    dof_io.write_rgba(tmp_path / "photo.png", rgb, mask)
+    out = apply_to_photo(load_generator(run), tmp_path / "photo.png", mask=tmp_path / "photo.png",
+                         both=True)  # fmt: skip
+    assert set(out) == {"plain", "overlay"}
+    assert out["plain"].shape == out["overlay"].shape == (45, 61, 3)
+    assert np.array_equal(out["overlay"][10:30, 20:40], rgb[10:30, 20:40])
+    assert not np.array_equal(out["plain"][10:30, 20:40], rgb[10:30, 20:40])

@@ -1,0 +1,113 @@
+"""The generator and discriminator steps: where the overlay applies and where it must not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import torch
+
+from dof_gan import (
+    LOSS_NAMES,
+    Batch,
+    CycleGAN,
+    CycleGANLoss,
+    TrainConfig,
+    discriminator_step,
+    generator_step,
+    mask_loss,
+)
+
+
+def _batch() -> Batch:
+    g = torch.Generator().manual_seed(0)
+    real_A, real_B = (torch.rand(2, 3, 32, 32, generator=g) * 2 - 1 for _ in range(2))
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[..., 8:24, 10:20] = 1.0
+    return Batch(real_A, real_B, mask, mask.flip(-1))
+
+
+@pytest.fixture
+def model_and_loss(
+    tiny_data: Path, make_config: Callable[..., TrainConfig]
+) -> tuple[CycleGAN, CycleGANLoss, TrainConfig]:
+    config = make_config(tiny_data)
+    return CycleGAN(config), CycleGANLoss(config.loss, None), config
+
+
+def test_overlay_keeps_subject_pixels_exactly(
+    model_and_loss: tuple[CycleGAN, CycleGANLoss, TrainConfig],
+) -> None:
+    model, loss, _ = model_and_loss
+    batch = _batch()
+    _, _, out = generator_step(model, loss, batch, overlay=True)
+    assert batch.mask_A is not None and batch.mask_B is not None
+    person_A, person_B = (
+        batch.mask_A.expand_as(batch.real_A) == 1,
+        batch.mask_B.expand(2, 3, -1, -1) == 1,
+    )
+    assert torch.equal(out.fake_B[person_A], batch.real_A[person_A])
+    assert torch.equal(out.rec_A[person_A], batch.real_A[person_A])  # reconstructions too
+    assert torch.equal(out.fake_A[person_B], batch.real_B[person_B])
+    assert torch.equal(out.fake_B[~person_A], out.fake_B_raw[~person_A])
+    assert not torch.equal(out.fake_B_raw[person_A], batch.real_A[person_A])
+
+
+def test_identity_outputs_are_not_overlaid(
+    model_and_loss: tuple[CycleGAN, CycleGANLoss, TrainConfig],
+) -> None:
+    model, loss, _ = model_and_loss
+    batch = _batch()
+    _, _, out = generator_step(model, loss, batch, overlay=True)
+    with torch.no_grad():
+        assert torch.equal(out.idt_G, model.G(batch.real_B))
+        assert torch.equal(out.idt_F, model.F(batch.real_A))
+    assert batch.mask_B is not None
+    person_B = batch.mask_B.expand(2, 3, -1, -1) == 1
+    assert not torch.equal(out.idt_G[person_B], batch.real_B[person_B])
+
+
+def test_without_overlay_outputs_are_raw(
+    model_and_loss: tuple[CycleGAN, CycleGANLoss, TrainConfig],
+) -> None:
+    model, loss, _ = model_and_loss
+    _, _, out = generator_step(model, loss, _batch(), overlay=False)
+    assert torch.equal(out.fake_B, out.fake_B_raw) and torch.equal(out.fake_A, out.fake_A_raw)
+
+
+def test_terms_and_mask_loss_on_raw_outputs(
+    model_and_loss: tuple[CycleGAN, CycleGANLoss, TrainConfig],
+) -> None:
+    model, loss, config = model_and_loss
+    batch = _batch()
+    total, terms, out = generator_step(model, loss, batch, overlay=True)
+    assert set(LOSS_NAMES) - {"D_A", "D_B"} <= set(terms)
+    assert all(bool(torch.isfinite(value)) for value in terms.values())
+    assert batch.mask_A is not None
+    expected, _ = mask_loss(out.fake_B_raw, batch.real_A, batch.mask_A)
+    assert torch.equal(terms["mask_A_pixel"], expected)
+    assert terms["mask_A_pixel"].item() > 0  # on the overlaid output it would be exactly 0
+    assert torch.equal(total, loss.generator_objective(terms))
+    assert config.loss.lambda_mask_pixel == 5.0  # combined: half the paper's 10
+
+
+def test_step_gradients_reach_the_right_networks(
+    model_and_loss: tuple[CycleGAN, CycleGANLoss, TrainConfig],
+) -> None:
+    model, loss, _ = model_and_loss
+    batch = _batch()
+    model.D_A.requires_grad_(False)
+    model.D_B.requires_grad_(False)
+    total, _, out = generator_step(model, loss, batch, overlay=True)
+    total.backward()
+    assert all(p.grad is not None for p in model.G.parameters())
+    assert all(p.grad is not None for p in model.F.parameters())
+    assert all(p.grad is None for p in model.D_A.parameters())
+    model.zero_grad(set_to_none=True)
+    model.D_A.requires_grad_(True)
+    model.D_B.requires_grad_(True)
+    D_terms = discriminator_step(model, loss, batch, out.fake_A, out.fake_B)
+    (D_terms["D_A"] + D_terms["D_B"]).backward()
+    assert all(p.grad is not None for p in model.D_B.parameters())
+    assert all(p.grad is None for p in model.G.parameters())  # fakes are detached
