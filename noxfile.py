@@ -124,8 +124,21 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(name="seg-parity")
 def seg_parity(session: nox.Session) -> None:
-    """Our `selfie` backend against mediapipe==0.10.21 itself, in an environment of its own."""
-    session.install("mediapipe==0.10.21", "numpy<2")
-    session.install("-e", "packages/dof-io", "-e", "packages/dof-seg", "numpy<2")
+    """Our `selfie` backend against mediapipe==0.10.21 itself, in an environment of its own.
+
+    Checks every coco-person photo to a mean absolute difference <= 0.01, prints both IoUs and
+    both speeds, and writes them to bench/results/seg_mediapipe.json. mediapipe needs numpy<2,
+    so everything else is pinned to the versions in uv.lock except numpy.
+    """
+    export = ["uv", "export", "--frozen", "--no-hashes", "--no-emit-workspace", "--no-dev"]
+    locked = session.run(*export, "--package", "dof-seg", silent=True, external=True)
+    skip = ("#", " ", "numpy")
+    pins = [line for line in str(locked).splitlines() if line and not line.startswith(skip)]
+    constraints = Path(session.create_tmp()) / "seg-parity-constraints.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    editable = ["-e", "packages/dof-io", "-e", "packages/dof-seg"]
+    session.install("-c", str(constraints), "mediapipe==0.10.21", "numpy<2", *editable)
     data = Path(os.environ.get("DOF_SHARED_DATA", ROOT.parent / "shared" / "data"))
-    session.run("python", "-m", "dof_seg.parity", str(data / "coco-person"), *session.posargs)
+    out = ROOT / "bench" / "results" / "seg_mediapipe.json"
+    parity = ["python", "-m", "dof_seg.parity", str(data / "coco-person"), "--out", str(out)]
+    session.run(*parity, *session.posargs)

@@ -1,1 +1,90 @@
-"""dof-seg: Person masks: a built-in offline MediaPipe selfie segmenter, DeepLabV3, DeepLabV3+, precomputed masks."""
+"""dof-seg: person masks from four backends; `selfie` is built in and works offline.
+
+import dof_seg
+segmenter = dof_seg.get_segmenter("selfie")          # or deeplabv3, deeplabv3plus, precomputed
+masks = segmenter(images)                            # (B, 3, H, W) in [0, 1] -> (B, 1, H, W)
+masks = dof_seg.keep_main_subject(masks, "largest")  # drop people behind the subject
+dof_seg.segment_files(paths, "masks/", segmenter)    # <stem>.png RGBA files, resumable
+"""
+
+from dof_seg.base import Segmenter, check_images
+from dof_seg.deeplab import VOC_PERSON, DeepLabV3Segmenter
+from dof_seg.deeplabv3plus import DeepLabV3PlusSegmenter, DeepLabV3PlusSpec
+from dof_seg.errors import (
+    ConversionError,
+    DofSegError,
+    MaskNotFoundError,
+    ShapeError,
+    TrainDataError,
+    UnknownSegmenterError,
+    WeightsNotFoundError,
+)
+from dof_seg.evaluate import EvalResult, MaskScore, evaluate_masks
+from dof_seg.files import (
+    SegmentEvent,
+    SegmentReport,
+    iter_segment_files,
+    output_path,
+    segment_files,
+)
+from dof_seg.postprocess import (
+    PostProcess,
+    PostProcessConfig,
+    fill_holes,
+    keep_main_subject,
+    postprocess,
+    threshold_masks,
+)
+from dof_seg.precomputed import PrecomputedSegmenter
+from dof_seg.registry import (
+    BACKEND_OPTIONS,
+    DEFAULT_SEGMENTER,
+    SEGMENTERS,
+    backend_options,
+    get_segmenter,
+)
+from dof_seg.selfie import SELFIE_MODELS, SelfieSegmenter, mediapipe_resize
+from dof_seg.selfie_net import SelfieNet
+from dof_seg.train import TrainConfig, train_deeplabv3plus
+
+__all__ = [
+    "BACKEND_OPTIONS",
+    "DEFAULT_SEGMENTER",
+    "SEGMENTERS",
+    "SELFIE_MODELS",
+    "VOC_PERSON",
+    "ConversionError",
+    "DeepLabV3PlusSegmenter",
+    "DeepLabV3PlusSpec",
+    "DeepLabV3Segmenter",
+    "DofSegError",
+    "EvalResult",
+    "MaskNotFoundError",
+    "MaskScore",
+    "PostProcess",
+    "PostProcessConfig",
+    "PrecomputedSegmenter",
+    "SegmentEvent",
+    "SegmentReport",
+    "Segmenter",
+    "SelfieNet",
+    "SelfieSegmenter",
+    "ShapeError",
+    "TrainConfig",
+    "TrainDataError",
+    "UnknownSegmenterError",
+    "WeightsNotFoundError",
+    "backend_options",
+    "check_images",
+    "evaluate_masks",
+    "fill_holes",
+    "get_segmenter",
+    "iter_segment_files",
+    "keep_main_subject",
+    "mediapipe_resize",
+    "output_path",
+    "postprocess",
+    "segment_files",
+    "threshold_masks",
+    "train_deeplabv3plus",
+]

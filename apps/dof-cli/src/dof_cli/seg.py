@@ -1,0 +1,249 @@
+"""`dof seg`: person masks as RGBA PNGs; `dof seg eval` scores them; `dof seg train` fine-tunes.
+
+    dof seg PHOTOS... -o DIR [--segmenter selfie]   # the same as `dof seg run PHOTOS... -o DIR`
+    dof seg eval --masks GT_DIR PRED_DIR [--csv F] [--json F]
+    dof seg train PHOTOS_DIR MASKS_DIR -o RUN_DIR [--encoder tu-xception65]
+
+`seg` is a group whose default subcommand is `run`: when the first argument is not a subcommand
+name, `run` is assumed. (A photo literally named `eval` or `train` needs `dof seg run eval`.)
+Wiring only: the logic lives in dof_seg.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dof_cli.common import BatchReport, device_option, progress, resolve_device
+
+SEGMENTER_NAMES = ("selfie", "deeplabv3", "deeplabv3plus", "precomputed")
+
+
+class DefaultGroup(click.Group):
+    """A click group that runs ``default_command`` when the first argument names no subcommand."""
+
+    default_command = "run"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, "[run] PHOTOS... -o DIR [OPTIONS] | eval | train")
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def seg() -> None:
+    """Person masks: `dof seg PHOTOS... -o DIR` writes DIR/<stem>.png (RGB = photo, alpha = mask).
+
+    The default segmenter, selfie (MediaPipe Selfie Segmentation in PyTorch), ships with dof
+    and works offline. `dof seg run --help` lists every option.
+    """
+
+
+@seg.command("run")
+@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder for the RGBA masks (<stem>.png); created if missing.",
+)
+@click.option(
+    "--segmenter",
+    type=click.Choice(SEGMENTER_NAMES),
+    default="selfie",
+    show_default=True,
+    help="Backend (see docs/seg.md).",
+)
+@click.option(
+    "--model",
+    type=click.Choice(["general", "landscape"]),
+    help="selfie: general (256x256, default) or landscape (144x256).",
+)
+@click.option(
+    "--channels-last",
+    is_flag=True,
+    default=None,
+    help="selfie: run the network in channels_last layout (faster on CPU; docs/seg.md).",
+)
+@click.option(
+    "--backbone",
+    type=click.Choice(["resnet101", "resnet50", "mobilenet_v3_large"]),
+    help="deeplabv3: backbone (default resnet101).",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="deeplabv3plus: model.safetensors from `dof seg train`; deeplabv3: a .pth.",
+)
+@click.option(
+    "--masks-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="precomputed: folder of existing masks named <photo stem>.png.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    help="Make hard 0/1 masks at this level (default: keep soft masks).",
+)
+@click.option(
+    "--keep",
+    type=click.Choice(["all", "largest", "center"]),
+    default="all",
+    show_default=True,
+    help="Keep every person region, or only the main one.",
+)
+@click.option(
+    "--fill-holes",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Fill enclosed holes up to this size (fraction of the image if < 1, else px).",
+)
+@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Recompute masks that already exist.")
+@device_option
+def run(
+    photos: tuple[Path, ...],
+    out_dir: Path,
+    segmenter: str,
+    batch_size: int,
+    overwrite: bool,
+    device: str,
+    threshold: float | None,
+    keep: str,
+    fill_holes: float,
+    **backend: Any,
+) -> None:
+    """Write DIR/<stem>.png for each photo; photos whose mask exists are skipped (resume)."""
+    import dof_seg
+    from dof_io import expand_inputs
+
+    try:
+        options = dof_seg.backend_options(segmenter, **backend)
+        post = dof_seg.PostProcessConfig(threshold=threshold, keep=keep, fill_holes=fill_holes)
+        model = dof_seg.get_segmenter(segmenter, device=resolve_device(device), **options)
+    except dof_seg.DofSegError as err:
+        raise click.UsageError(str(err)) from err
+    paths = expand_inputs(photos)
+    report = BatchReport()
+    events = dof_seg.iter_segment_files(
+        paths, out_dir, model, batch_size=batch_size, post=post, overwrite=overwrite
+    )
+    for event in progress(events, desc="seg", total=len(paths)):
+        if event.status == "failed":
+            report.fail(event.photo, event.reason)
+        elif event.status == "skipped":
+            report.skipped += 1
+        else:
+            report.done += 1
+    report.finish(f"masks written to {out_dir}")
+
+
+@seg.command("eval")
+@click.option(
+    "--masks",
+    "gt_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Ground-truth masks <id>.png (<id>_crowd.png regions are ignored).",
+)
+@click.argument("pred_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--threshold", type=float, default=0.5, show_default=True)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write name,iou rows here.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the scores and the mean as JSON here.",
+)
+def evaluate(
+    gt_dir: Path, pred_dir: Path, threshold: float, csv_path: Path | None, json_path: Path | None
+) -> None:
+    """IoU of each mask in PRED_DIR against --masks, and the mean."""
+    from dof_seg import evaluate_masks
+
+    result = evaluate_masks(gt_dir, pred_dir, threshold=threshold)
+    for score in result.scores:
+        click.echo(f"{score.name}\t{score.iou:.4f}")
+    click.echo(f"mean IoU\t{result.mean_iou:.4f}\t({len(result.scores)} images)")
+    for path in (csv_path, json_path):
+        if path is not None:
+            result.write(path)
+    report = BatchReport(done=len(result.scores))
+    for name, reason in result.failed:
+        report.fail(Path(name), reason)
+    report.finish("images scored")
+
+
+@seg.command("train")
+@click.argument("photos_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("masks_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "run_dir",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Run folder: config.json, log.jsonl, checkpoint.pt, model.safetensors.",
+)
+@click.option(
+    "--encoder",
+    default="tu-xception65",
+    show_default=True,
+    help="smp encoder (resnet18, mobilenet_v2, tu-xception65, ...).",
+)
+@click.option(
+    "--encoder-weights",
+    default="imagenet",
+    show_default=True,
+    help="Pretrained encoder weights to start from ('none' for random; offline).",
+)
+@click.option("--size", type=int, default=512, show_default=True, help="Crop size (x16).")
+@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--steps", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--lr", type=float, default=1e-4, show_default=True)
+@click.option("--save-every", type=click.IntRange(1), default=500, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Print the resolved configuration and stop.")
+@device_option
+def train(
+    photos_dir: Path,
+    masks_dir: Path,
+    run_dir: Path,
+    encoder_weights: str,
+    device: str,
+    dry_run: bool,
+    **fields: Any,
+) -> None:
+    """Fine-tune DeepLabV3+ on PHOTOS_DIR and MASKS_DIR (matched by stem); resumes RUN_DIR."""
+    from dof_seg import DofSegError, TrainConfig, train_deeplabv3plus
+
+    weights = None if encoder_weights.lower() == "none" else encoder_weights
+    try:
+        config = TrainConfig(encoder_weights=weights, **fields).validate()
+    except DofSegError as err:
+        raise click.UsageError(str(err)) from err
+    if dry_run:
+        click.echo(json.dumps(asdict(config), indent=2))
+        return
+    try:
+        path = train_deeplabv3plus(
+            photos_dir, masks_dir, run_dir, config, device=resolve_device(device)
+        )
+    except DofSegError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"wrote {path}")

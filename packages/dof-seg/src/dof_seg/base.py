@@ -1,0 +1,86 @@
+"""The Segmenter interface every backend implements, and the input check they share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+
+import torch
+from torch import Tensor, nn
+
+from dof_seg.errors import ShapeError
+
+
+def check_images(images: Tensor, what: str = "images") -> None:
+    """Raise :class:`ShapeError` unless ``images`` is (B, 3, H, W) floating point.
+
+    The value range [0, 1] is documented, not checked: checking would cost a device sync.
+    """
+    if not isinstance(images, Tensor):
+        raise ShapeError(f"{what} must be a torch.Tensor (B, 3, H, W); got {type(images).__name__}")
+    if images.ndim == 3 and images.shape[0] == 3:
+        raise ShapeError(
+            f"{what} must be (B, 3, H, W); got {tuple(images.shape)}: add a batch axis with "
+            f"{what}[None]"
+        )
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ShapeError(
+            f"{what} must be (B, 3, H, W) RGB; got {tuple(images.shape)}"
+            + (": channels go first, use .permute(0, 3, 1, 2)" if images.shape[-1] == 3 else "")
+        )
+    if not images.is_floating_point():
+        raise ShapeError(
+            f"{what} must be float in [0, 1]; got {images.dtype}: use images.float() / 255"
+        )
+    if images.shape[2] < 1 or images.shape[3] < 1:
+        raise ShapeError(f"{what} must have a non-empty H and W; got {tuple(images.shape)}")
+
+
+class Segmenter(nn.Module):
+    """Person segmentation: images (B, 3, H, W) float in [0, 1] on any device -> soft masks
+    (B, 1, H, W) float in [0, 1] at the input's size, 1 = person.
+
+    Subclasses implement :meth:`segment`; :meth:`forward` validates, calls it (the work runs
+    on the module's device) and returns the masks on the images' device. ``names`` (file
+    stems) matter only to backends that look masks up by name (``precomputed``); the others
+    ignore them.
+    """
+
+    #: registry name of the backend
+    name = ""
+
+    def forward(self, images: Tensor, names: Sequence[str] | None = None) -> Tensor:
+        check_images(images)
+        if names is not None and len(names) != images.shape[0]:
+            raise ShapeError(f"got {len(names)} names for a batch of {images.shape[0]} images")
+        return self.segment(images, names).to(images.device)
+
+    def segment(self, images: Tensor, names: Sequence[str] | None) -> Tensor:
+        """Masks for a validated batch; see the class docstring."""
+        raise NotImplementedError
+
+    def segment_list(
+        self, images: Sequence[Tensor], names: Sequence[str] | None = None
+    ) -> list[Tensor]:
+        """Masks for photos of different sizes: each (3, H, W) -> (1, H, W).
+
+        The default runs one batch per run of consecutive same-size photos; backends with a
+        fixed working size (``selfie``) override it to batch everything.
+        """
+        masks: list[Tensor] = []
+        index = 0
+        for _, group in groupby(images, key=lambda image: tuple(image.shape)):
+            batch = list(group)
+            batch_names = None if names is None else list(names[index : index + len(batch)])
+            masks.extend(self(torch.stack(batch), batch_names).unbind(0))
+            index += len(batch)
+        return masks
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live (cpu when there are none)."""
+        for parameter in self.parameters():
+            return parameter.device
+        for buffer in self.buffers():
+            return buffer.device
+        return torch.device("cpu")

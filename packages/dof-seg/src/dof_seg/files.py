@@ -1,0 +1,210 @@
+"""Photos on disk -> RGBA mask files: what `dof seg PHOTOS... -o DIR` does.
+
+For every photo it writes ``DIR/<stem>.png``: RGB = the photo as read (EXIF orientation applied),
+alpha = the person mask. Existing outputs are skipped, so an interrupted job resumes where it
+stopped. Photos are decoded on a worker thread while the previous batch runs on the device, and
+PNGs are written on another; a photo that cannot be read is reported by name and the job goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from dof_io import DofIOError, read_rgb, write_rgba
+from dof_seg.base import Segmenter
+from dof_seg.errors import DofSegError
+from dof_seg.postprocess import PostProcessConfig, postprocess
+
+Status = Literal["done", "skipped", "failed"]
+
+
+@dataclass
+class SegmentReport:
+    """What :func:`segment_files` did with each photo."""
+
+    done: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def output_path(photo: str | Path, out_dir: str | Path) -> Path:
+    """Where the RGBA mask of ``photo`` goes: ``out_dir/<stem>.png``."""
+    return Path(out_dir) / f"{Path(photo).stem}.png"
+
+
+def plan(
+    photos: Iterable[str | Path], out_dir: str | Path, *, overwrite: bool = False
+) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
+    """Split photos into (to do, already done, refused with a reason).
+
+    Refused: a second photo with the same stem (both would write the same file), and a photo
+    that is its own output (originals are never overwritten).
+    """
+    todo: list[Path] = []
+    skipped: list[Path] = []
+    refused: list[tuple[Path, str]] = []
+    owners: dict[Path, Path] = {}
+    for photo in map(Path, photos):
+        target = output_path(photo, out_dir)
+        if target.resolve() == photo.resolve():
+            refused.append((photo, "its mask would overwrite the photo itself; use another -o"))
+        elif target in owners:
+            refused.append((photo, f"same output name {target.name} as {owners[target]}"))
+        else:
+            owners[target] = photo
+            (skipped if target.exists() and not overwrite else todo).append(photo)
+    return todo, skipped, refused
+
+
+def _read(photo: Path) -> npt.NDArray[np.uint8] | str:
+    try:
+        return read_rgb(photo)
+    except DofIOError as err:
+        return getattr(err, "reason", str(err))
+
+
+def _batches(photos: Sequence[Path], size: int) -> Iterator[list[Path]]:
+    for start in range(0, len(photos), size):
+        yield list(photos[start : start + size])
+
+
+def _to_tensor(rgb: npt.NDArray[np.uint8], device: torch.device) -> torch.Tensor:
+    image = torch.from_numpy(rgb).to(device, non_blocking=True)  # (H, W, 3) uint8
+    return image.permute(2, 0, 1).float().div_(255)  # (3, H, W) in [0, 1]
+
+
+class SegmentEvent(NamedTuple):
+    """What happened to one photo: status "done", "skipped" or "failed" (with the reason)."""
+
+    photo: Path
+    status: Status
+    reason: str = ""
+
+
+@torch.inference_mode()
+def iter_segment_files(
+    photos: Iterable[str | Path],
+    out_dir: str | Path,
+    segmenter: Segmenter,
+    *,
+    batch_size: int = 8,
+    post: PostProcessConfig | None = None,
+    overwrite: bool = False,
+) -> Iterator[SegmentEvent]:
+    """Write ``out_dir/<stem>.png`` (RGBA: photo + mask) for each photo, yielding one
+    :class:`SegmentEvent` per photo as it finishes (skipped and refused ones first).
+
+    Args:
+        photos: image files (see :func:`dof_io.expand_inputs` for folders).
+        out_dir: created if missing.
+        segmenter: any :class:`Segmenter`; it runs on its own device.
+        batch_size: photos per device batch (of any sizes).
+        post: post-processing of each mask (none by default: soft masks).
+        overwrite: recompute masks that already exist.
+
+    Nothing is raised for a bad photo: its event has status "failed" and the reason.
+    """
+    if batch_size < 1:
+        raise DofSegError(f"batch_size must be >= 1; got {batch_size}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo, skipped, refused = plan(photos, out_dir, overwrite=overwrite)
+    yield from (SegmentEvent(photo, "skipped") for photo in skipped)
+    yield from (SegmentEvent(photo, "failed", reason) for photo, reason in refused)
+    with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as writer:
+        batches = list(_batches(todo, batch_size))
+        loads = [reader.submit(_read_all, batch) for batch in batches[:1]]
+        writes: list[tuple[Path, Future[Path]]] = []
+        for index, batch in enumerate(batches):
+            loaded = loads.pop(0).result()
+            if index + 1 < len(batches):  # decode the next batch while this one runs
+                loads.append(reader.submit(_read_all, batches[index + 1]))
+            good = []
+            for photo, rgb in zip(batch, loaded, strict=True):
+                if isinstance(rgb, str):
+                    yield SegmentEvent(photo, "failed", rgb)
+                else:
+                    good.append((photo, rgb))
+            for photo, rgb, result in _segment_batch(segmenter, good, post):
+                if isinstance(result, str):
+                    yield SegmentEvent(photo, "failed", result)
+                else:
+                    target = output_path(photo, out_dir)
+                    writes.append((photo, writer.submit(write_rgba, target, rgb, result)))
+            yield from _collect(writes, keep=batch_size)
+        yield from _collect(writes, keep=0)
+
+
+def segment_files(
+    photos: Iterable[str | Path],
+    out_dir: str | Path,
+    segmenter: Segmenter,
+    *,
+    batch_size: int = 8,
+    post: PostProcessConfig | None = None,
+    overwrite: bool = False,
+) -> SegmentReport:
+    """:func:`iter_segment_files` run to the end; returns what happened to each photo."""
+    report = SegmentReport()
+    for event in iter_segment_files(
+        photos, out_dir, segmenter, batch_size=batch_size, post=post, overwrite=overwrite
+    ):
+        if event.status == "failed":
+            report.failed.append((event.photo, event.reason))
+        else:
+            (report.done if event.status == "done" else report.skipped).append(event.photo)
+    return report
+
+
+def _read_all(batch: list[Path]) -> list[npt.NDArray[np.uint8] | str]:
+    return [_read(photo) for photo in batch]
+
+
+Loaded = list[tuple[Path, npt.NDArray[np.uint8]]]
+
+
+def _segment(
+    segmenter: Segmenter, good: Loaded, post: PostProcessConfig | None
+) -> list[npt.NDArray[np.float32]]:
+    device = segmenter.device
+    images = [_to_tensor(rgb, device) for _, rgb in good]
+    masks = segmenter.segment_list(images, [photo.stem for photo, _ in good])
+    if post is not None and not post.is_identity:
+        masks = [postprocess(mask[None], post)[0] for mask in masks]
+    return [mask[0].float().cpu().numpy() for mask in masks]  # (H, W) each
+
+
+def _segment_batch(
+    segmenter: Segmenter, good: Loaded, post: PostProcessConfig | None
+) -> list[tuple[Path, npt.NDArray[np.uint8], npt.NDArray[np.float32] | str]]:
+    """Masks for a batch; when the batch fails, photo by photo, so the culprit is named."""
+    if not good:
+        return []
+    masks: Sequence[npt.NDArray[np.float32] | str]
+    try:
+        masks = _segment(segmenter, good, post)
+    except (DofSegError, DofIOError) as err:
+        if len(good) > 1:
+            return [item for one in good for item in _segment_batch(segmenter, [one], post)]
+        masks = [str(err)]
+    return [(photo, rgb, mask) for (photo, rgb), mask in zip(good, masks, strict=True)]
+
+
+def _collect(writes: list[tuple[Path, Future[Path]]], *, keep: int) -> Iterator[SegmentEvent]:
+    """Wait for the oldest writes until at most ``keep`` are pending (removed from ``writes``)."""
+    while len(writes) > keep:
+        photo, future = writes.pop(0)
+        try:
+            future.result()
+        except (OSError, DofIOError) as err:
+            yield SegmentEvent(photo, "failed", f"could not write the mask: {err}")
+        else:
+            yield SegmentEvent(photo, "done")

@@ -1,0 +1,80 @@
+"""The backends by name: a plain dict from name to factory, and :func:`get_segmenter`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from dof_seg.base import Segmenter
+from dof_seg.deeplab import DeepLabV3Segmenter
+from dof_seg.deeplabv3plus import DeepLabV3PlusSegmenter
+from dof_seg.errors import ShapeError, UnknownSegmenterError
+from dof_seg.precomputed import PrecomputedSegmenter
+from dof_seg.selfie import SelfieSegmenter
+
+#: name -> factory(**options) -> Segmenter. "selfie" is the offline default.
+SEGMENTERS: dict[str, Callable[..., Segmenter]] = {
+    "selfie": SelfieSegmenter,
+    "deeplabv3": DeepLabV3Segmenter,
+    "deeplabv3plus": DeepLabV3PlusSegmenter,
+    "precomputed": PrecomputedSegmenter,
+}
+DEFAULT_SEGMENTER = "selfie"
+
+
+def get_segmenter(
+    name: str = DEFAULT_SEGMENTER, *, device: str | torch.device = "cpu", **options: Any
+) -> Segmenter:
+    """Build a segmenter by name, in eval mode, on ``device``.
+
+    Args:
+        name: a key of :data:`SEGMENTERS`.
+        device: torch device for its weights (images may come on any device).
+        **options: passed to the backend's factory, e.g. ``model="landscape"`` (selfie),
+            ``backbone="mobilenet_v3_large"`` (deeplabv3), ``checkpoint=PATH``
+            (deeplabv3plus), ``masks_dir=DIR`` (precomputed).
+
+    Raises:
+        UnknownSegmenterError: for a name not in :data:`SEGMENTERS`; it lists the valid ones.
+        ShapeError: for options the backend does not take.
+    """
+    if name not in SEGMENTERS:
+        raise UnknownSegmenterError(name, sorted(SEGMENTERS))
+    try:
+        segmenter = SEGMENTERS[name](**options)
+    except TypeError as err:
+        if "argument" not in str(err):
+            raise
+        raise ShapeError(f"segmenter {name!r} does not take these options: {err}") from err
+    return segmenter.to(device).eval()
+
+
+#: the per-backend options a command line can set (everything else keeps its default)
+BACKEND_OPTIONS: dict[str, frozenset[str]] = {
+    "selfie": frozenset({"model", "channels_last"}),
+    "deeplabv3": frozenset({"backbone", "checkpoint", "short_side"}),
+    "deeplabv3plus": frozenset({"checkpoint", "size"}),
+    "precomputed": frozenset({"masks_dir"}),
+}
+
+
+def backend_options(name: str, **given: Any) -> dict[str, Any]:
+    """The options in ``given`` that are set (not None), checked against ``name``'s backend.
+
+    Raises:
+        UnknownSegmenterError: for an unknown name.
+        ShapeError: when a set option does not apply to this backend, naming the ones that do.
+    """
+    if name not in BACKEND_OPTIONS:
+        raise UnknownSegmenterError(name, sorted(SEGMENTERS))
+    chosen = {key: value for key, value in given.items() if value is not None}
+    foreign = sorted(set(chosen) - BACKEND_OPTIONS[name])
+    if foreign:
+        valid = ", ".join(sorted(BACKEND_OPTIONS[name])) or "none"
+        raise ShapeError(
+            f"option(s) {', '.join(foreign)} do not apply to segmenter {name!r} "
+            f"(its options: {valid})"
+        )
+    return chosen

@@ -1,0 +1,87 @@
+"""segment_files: RGBA outputs, resume, bad files reported by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dof_io import read_mask, read_rgb
+from dof_io.testing import BROKEN, make_bad_files
+from dof_seg import DofSegError, PostProcessConfig, get_segmenter, iter_segment_files, segment_files
+
+
+def test_writes_rgba_photo_plus_mask(photo_dir, tmp_path, selfie):
+    out = tmp_path / "masks"
+    photos = sorted(photo_dir.iterdir())
+    report = segment_files(photos, out, selfie, batch_size=2)
+    assert sorted(report.done) == photos and not report.failed and not report.skipped
+    for photo in photos:
+        written = Image.open(out / f"{photo.stem}.png")
+        assert written.mode == "RGBA"
+        assert np.array_equal(np.asarray(written)[..., :3], read_rgb(photo))
+        alpha = read_mask(out / f"{photo.stem}.png")
+        assert alpha.shape == read_rgb(photo).shape[:2]
+        assert alpha.min() >= 0 and alpha.max() <= 1
+
+
+def test_resume_skips_existing_outputs(photo_dir, tmp_path, selfie):
+    out = tmp_path / "masks"
+    photos = sorted(photo_dir.iterdir())
+    segment_files(photos[:1], out, selfie)
+    before = (out / f"{photos[0].stem}.png").stat().st_mtime_ns
+    report = segment_files(photos, out, selfie)
+    assert report.skipped == photos[:1] and sorted(report.done) == photos[1:]
+    assert (out / f"{photos[0].stem}.png").stat().st_mtime_ns == before
+    again = segment_files(photos, out, selfie, overwrite=True)
+    assert sorted(again.done) == photos
+
+
+def test_bad_files_are_reported_by_name_and_skipped(photo_dir, tmp_path, selfie):
+    bad = make_bad_files(tmp_path / "bad")
+    broken = [bad[name] for name in BROKEN]
+    good = sorted(photo_dir.iterdir())
+    events = list(iter_segment_files([*broken, *good], tmp_path / "out", selfie, batch_size=3))
+    failed = {event.photo: event.reason for event in events if event.status == "failed"}
+    assert set(failed) == set(broken)
+    assert all(reason for reason in failed.values())
+    assert sorted(e.photo for e in events if e.status == "done") == good
+    assert not any((tmp_path / "out" / f"{p.stem}.png").exists() for p in broken)
+
+
+def test_refuses_duplicate_stems_and_overwriting_the_photo(photo_dir, tmp_path, selfie):
+    twin = tmp_path / "other" / "p0.jpg"
+    twin.parent.mkdir()
+    Image.open(photo_dir / "p0.png").convert("RGB").save(twin)
+    report = segment_files([photo_dir / "p0.png", twin], tmp_path / "out", selfie)
+    assert [p for p, _ in report.failed] == [twin]
+    assert "same output name" in report.failed[0][1]
+    report = segment_files([photo_dir / "p1.png"], photo_dir, selfie)
+    assert "overwrite the photo" in report.failed[0][1]
+
+
+def test_a_failing_photo_does_not_sink_its_batch(photo_dir, tmp_path):
+    """precomputed with one mask missing: only that photo fails, named."""
+    masks = tmp_path / "given"
+    masks.mkdir()
+    photos = sorted(photo_dir.iterdir())
+    for photo in photos[1:]:
+        full = np.full(read_rgb(photo).shape[:2], 255, np.uint8)
+        Image.fromarray(full, mode="L").save(masks / f"{photo.stem}.png")
+    segmenter = get_segmenter("precomputed", masks_dir=masks)
+    report = segment_files(photos, tmp_path / "out", segmenter, batch_size=8)
+    assert [p for p, _ in report.failed] == photos[:1]
+    assert "no precomputed mask for 'p0'" in report.failed[0][1]
+    assert sorted(report.done) == photos[1:]
+
+
+def test_post_processing_is_applied(photo_dir, tmp_path, selfie):
+    photos = sorted(photo_dir.iterdir())
+    segment_files(photos, tmp_path / "out", selfie, post=PostProcessConfig(threshold=0.5))
+    values = np.unique(np.asarray(Image.open(tmp_path / "out" / "p0.png"))[..., 3])
+    assert set(values.tolist()) <= {0, 255}
+
+
+def test_batch_size_must_be_positive(tmp_path, selfie):
+    with pytest.raises(DofSegError, match="batch_size"):
+        segment_files([], tmp_path, selfie, batch_size=0)
