@@ -27,3 +27,12 @@ def test_atomic_path_keeps_suffix(tmp_path) -> None:
         assert tmp.suffix == ".png" and tmp.parent == tmp_path
         tmp.write_bytes(b"data")
     assert (tmp_path / "x.png").read_bytes() == b"data"
+
+
+def test_written_files_are_not_private_to_the_owner(tmp_path) -> None:
+    import os
+
+    atomic_write_text(tmp_path / "p.txt", "x")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "p.txt").stat().st_mode & 0o777 == 0o666 & ~umask

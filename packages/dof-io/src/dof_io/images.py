@@ -181,9 +181,14 @@ def rgba_image(rgb: npt.ArrayLike, mask: npt.ArrayLike) -> Image.Image:
     return Image.fromarray(np.dstack([photo, alpha]), mode="RGBA")
 
 
-def write_rgba(path: str | Path, rgb: npt.ArrayLike, mask: npt.ArrayLike) -> Path:
-    """Write the photo and its mask as one RGBA PNG, atomically. Returns the path."""
-    return save_image(rgba_image(rgb, mask), path)
+def write_rgba(
+    path: str | Path, rgb: npt.ArrayLike, mask: npt.ArrayLike, *, compress_level: int = 6
+) -> Path:
+    """Write the photo and its mask as one RGBA PNG, atomically. Returns the path.
+
+    ``compress_level`` (0-9) trades file size for speed; 1 writes several times faster.
+    """
+    return save_image(rgba_image(rgb, mask), path, compress_level=compress_level)
 
 
 def write_rgb(path: str | Path, rgb: npt.ArrayLike, *, quality: int = 95) -> Path:
@@ -194,14 +199,19 @@ def write_rgb(path: str | Path, rgb: npt.ArrayLike, *, quality: int = 95) -> Pat
     return save_image(Image.fromarray(photo, mode="RGB"), path, quality=quality)
 
 
-def save_image(image: Image.Image, path: str | Path, *, quality: int = 95) -> Path:
-    """Save a Pillow image atomically; JPEG gets ``quality``, PNG is lossless."""
+def save_image(
+    image: Image.Image, path: str | Path, *, quality: int = 95, compress_level: int = 6
+) -> Path:
+    """Save a Pillow image atomically; JPEG gets ``quality``, PNG is lossless at
+    ``compress_level`` (0-9)."""
     path = Path(path)
     suffix = path.suffix.lower()
     options: dict[str, object] = {}
     if suffix in (".jpg", ".jpeg"):
         options = {"quality": quality, "subsampling": 0}
         image = image.convert("RGB")
+    elif suffix == ".png":
+        options = {"compress_level": compress_level}
     with atomic_path(path) as tmp:
         image.save(tmp, **options)  # type: ignore[arg-type]
     return path
