@@ -1,11 +1,11 @@
 """Every check a person or CI runs, one nox session each.
 
-    uv run nox                          # the default set: lint, typecheck, tests, apps, cuda, wheels
+    uv run nox                          # default: lint, typecheck, tests, apps, cuda, wheels
     uv run nox -l                       # list the sessions
-    uv run nox -s tests -- dof-smooth   # one package's tests (more names, or pytest args, may follow)
+    uv run nox -s tests -- dof-smooth   # one package's tests (more names or pytest args may follow)
     uv run nox -s "tests(dof-smooth)"   # the same, by session name
-    uv run nox -s bench                 # benchmarks -> bench/results/*.json (not in the default set)
-    uv run nox -s seg-parity            # selfie masks against mediapipe itself (not in the default set)
+    uv run nox -s bench                 # benchmarks -> bench/results/*.json (not in the default)
+    uv run nox -s seg-parity            # selfie masks against mediapipe itself (not in the default)
 
 Each package is tested in an environment holding only that package, its declared dependencies
 and its test group (`uv sync --package`), so an import that its pyproject does not declare fails.
@@ -83,8 +83,9 @@ def cuda(session: nox.Session) -> None:
     if "True" not in str(session.run("python", "-c", probe, silent=True)):
         session.log("no CUDA GPU visible (torch.cuda.is_available() is false): cuda tests not run")
         return
-    session.run("pytest", "-m", "cuda", "packages", f"apps/{APP}", *session.posargs,
-                success_codes=[0, 5])
+    session.run(
+        "pytest", "-m", "cuda", "packages", f"apps/{APP}", *session.posargs, success_codes=[0, 5]
+    )
 
 
 @nox.session
@@ -99,13 +100,21 @@ def wheels(session: nox.Session) -> None:
         session.error(f"expected a wheel per member ({len(PACKAGES) + 1}); got {len(built)}")
     (smooth,) = dist.glob("dof_smooth-*.whl")
     session.install(str(smooth))
-    session.run("python", "-c", "import dof_smooth, torch; "
-                "x = torch.rand(1, 3, 32, 32); m = torch.zeros(1, 1, 32, 32); "
-                "y = dof_smooth.portrait_blur(x, m, method='gaussian'); "
-                "assert y.shape == x.shape; print('dof_smooth wheel works on its own')")
-    session.run("python", "-c", "import importlib.util as u, sys; "
-                "bad = [m for m in ('dof_io', 'dof_seg', 'dof_gan', 'PIL') if u.find_spec(m)]; "
-                "sys.exit(f'dof-smooth pulled in {bad}' if bad else 0)")
+    session.run(
+        "python",
+        "-c",
+        "import dof_smooth, torch; "
+        "x = torch.rand(1, 3, 32, 32); m = torch.zeros(1, 1, 32, 32); "
+        "y = dof_smooth.portrait_blur(x, m, method='gaussian'); "
+        "assert y.shape == x.shape; print('dof_smooth wheel works on its own')",
+    )
+    session.run(
+        "python",
+        "-c",
+        "import importlib.util as u, sys; "
+        "bad = [m for m in ('dof_io', 'dof_seg', 'dof_gan', 'PIL') if u.find_spec(m)]; "
+        "sys.exit(f'dof-smooth pulled in {bad}' if bad else 0)",
+    )
 
 
 @nox.session
