@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +21,6 @@ PHOTOS = ("000000253956", "000000519208", "000000501760", "000000229358")
 TINY = ["--size", "32", "--ngf", "4", "--ndf", "4", "--n-blocks", "2", "--vgg-weights", "none",
         "--workers", "0", "--epochs", "1", "--epochs-decay", "1", "--device", "cpu",
         "--sample-every", "2", "--no-progress"]  # fmt: skip
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def images_in_browser(page: Path) -> list[tuple[str, bool, int]]:

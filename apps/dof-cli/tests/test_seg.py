@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,17 +28,6 @@ def photos(tmp_path: Path) -> Path:
     for index, (h, w) in enumerate([(48, 64), (64, 48)]):
         write_rgb(folder / f"p{index}.jpg", photo(h, w, index))
     return folder
-
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    """Small models on a shared 2-core CPU run steadier on one torch thread."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +19,6 @@ from dof_cli.train import main
 
 TINY = ["--size", "32", "--ngf", "4", "--ndf", "4", "--n-blocks", "2", "--vgg-weights", "none",
         "--workers", "0", "--epochs", "1", "--epochs-decay", "1", "--device", "cpu"]  # fmt: skip
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

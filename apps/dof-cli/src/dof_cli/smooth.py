@@ -1,0 +1,221 @@
+"""`dof smooth`: the smoothing baseline on photo files (wiring only; the work is dof_smooth's).
+
+    dof smooth PHOTOS... --masks DIR -o OUT [--method lens] [--radius R] [--composite halo_free]
+    dof smooth PHOTOS... --segmenter selfie -o OUT --method box
+
+For photo `x.jpg` the mask is `DIR/x.png` (RGBA alpha = mask, dof-seg's format, or a grey
+PNG); the result is `OUT/x.png` (or `.jpg` with `--format jpg`). Photos whose output exists are
+skipped, so an interrupted run resumes; a file that would overwrite a photo, mask or depth map
+is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dof_cli.common import BatchReport, device_option, progress, resolve_device
+
+METHODS = ("box", "gaussian", "lens")
+COMPOSITES = ("paste", "halo_free")
+
+
+def plan_outputs(
+    photos: list[Path], out_dir: Path, suffix: str, protected: set[Path], report: BatchReport
+) -> list[tuple[Path, Path]]:
+    """(photo, output) pairs; photos whose output collides or would overwrite an input fail."""
+    planned: dict[Path, Path] = {}
+    for photo in photos:
+        target = out_dir / f"{photo.stem}.{suffix}"
+        key = target.resolve()
+        if key == photo.resolve():
+            report.fail(photo, f"{target} would overwrite the photo itself; choose another -o")
+        elif key in protected:
+            report.fail(
+                photo, f"{target} is an input (photo, mask or depth map); choose another -o"
+            )
+        elif key in planned:
+            report.fail(photo, f"{planned[key]} also writes {target}; rename one of them")
+        else:
+            planned[key] = photo
+    return [(photo, out_dir / f"{photo.stem}.{suffix}") for photo in planned.values()]
+
+
+def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
+    """A mask or depth PNG as a (1, 1, H, W) tensor in [0, 1], checked against the photo size."""
+    import torch
+
+    from dof_io import read_mask
+
+    if not path.is_file():
+        hint = " (make masks with `dof seg PHOTOS -o DIR`)" if what == "mask" else ""
+        raise FileNotFoundError(f"no {what} {path}{hint}")
+    array = read_mask(path)
+    if array.shape != size:
+        raise ValueError(
+            f"{what} {path} is {array.shape[1]}x{array.shape[0]} but the photo is "
+            f"{size[1]}x{size[0]}; it belongs to another photo or must be resized"
+        )
+    return torch.from_numpy(array)[None, None].to(device)
+
+
+@click.command("smooth")
+@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--masks",
+    "masks_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of masks <photo stem>.png: RGBA (alpha = mask, dof-seg's format) or grey.",
+)
+@click.option(
+    "--segmenter",
+    help="Compute the masks with this dof-seg backend instead (e.g. selfie, offline).",
+)
+@click.option(
+    "-o",
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the results <stem>.png; created if missing.",
+)
+@click.option("--method", type=click.Choice(METHODS), default="lens", show_default=True)
+@click.option(
+    "--radius",
+    type=click.FloatRange(min=0),
+    help="box/gaussian: kernel half-size (default 2 = 5x5, 4 = 9x9); lens: aperture radius "
+    "in pixels (default 2% of the longer side).",
+)
+@click.option(
+    "--composite",
+    type=click.Choice(COMPOSITES),
+    help="Default: paste for box and gaussian (the paper), halo_free for lens.",
+)
+@click.option("--blades", type=click.IntRange(min=0), default=0, help="lens: 0 = round, else >= 3.")
+@click.option(
+    "--highlights",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Highlight boost before the blur: bright bokeh discs (2 to 8 typical; 0 = off).",
+)
+@click.option(
+    "--depths",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of depth maps <stem>.png (grey, larger = farther): depth-aware blur.",
+)
+@click.option("--disparity", is_flag=True, help="The depth maps hold disparity (larger = nearer).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["png", "jpg"]),
+    default="png",
+    show_default=True,
+    help="Output format (jpg: quality 95).",
+)
+@click.option("--overwrite", is_flag=True, help="Redo photos whose output already exists.")
+@device_option
+def smooth(
+    photos: tuple[Path, ...],
+    masks_dir: Path | None,
+    segmenter: str | None,
+    out_dir: Path,
+    method: str,
+    radius: float | None,
+    composite: str | None,
+    blades: int,
+    highlights: float,
+    depths: Path | None,
+    disparity: bool,
+    fmt: str,
+    overwrite: bool,
+    device: str,
+) -> None:
+    """Blur the background of PHOTOS (files or folders), keeping the people sharp."""
+    if (masks_dir is None) == (segmenter is None):
+        raise click.UsageError("give exactly one of --masks DIR and --segmenter NAME")
+    if blades in (1, 2) or (blades and method != "lens"):
+        raise click.BadParameter("0 (round) or at least 3, lens only", param_hint="--blades")
+    import torch
+
+    from dof_io import ImageReadError, expand_inputs, write_rgb
+
+    device = resolve_device(device)
+    model = _load_segmenter(segmenter, device) if segmenter else None
+    failures: tuple[type[BaseException], ...] = (ImageReadError, OSError, ValueError)
+    failures += (MemoryError, torch.OutOfMemoryError)  # one photo too large: skip it, go on
+    if model is not None:
+        failures += (_segmenter_error(),)
+    paths = expand_inputs(photos)
+    report = BatchReport()
+    protected = {p.resolve() for p in paths}
+    for folder in (masks_dir, depths):
+        if folder is not None:
+            protected |= {(folder / f"{p.stem}.png").resolve() for p in paths}
+    options = {
+        "method": method, "radius": radius, "composite": composite, "blades": blades,
+        "highlights": highlights, "disparity": disparity,
+    }  # fmt: skip
+    for photo, target in progress(
+        plan_outputs(paths, out_dir, fmt, protected, report), desc="smooth", total=len(paths)
+    ):
+        if target.exists() and not overwrite:
+            report.skipped += 1
+            continue
+        try:
+            pixels = _render(photo, model, masks_dir, depths, device, options)
+            write_rgb(target, pixels)
+        except failures as err:
+            report.fail(photo, err.reason if isinstance(err, ImageReadError) else str(err))
+        else:
+            report.done += 1
+    report.finish(f"photos written to {out_dir}")
+
+
+def _render(
+    photo: Path,
+    model: Any,
+    masks_dir: Path | None,
+    depths: Path | None,
+    device: str,
+    options: dict[str, Any],
+) -> Any:
+    """One photo through dof_smooth.portrait_blur -> (H, W, 3) uint8 array."""
+    import torch
+
+    import dof_smooth
+    from dof_io import read_rgb
+
+    rgb = read_rgb(photo)
+    size = (rgb.shape[0], rgb.shape[1])
+    image = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 255
+    with torch.inference_mode():
+        if model is not None:
+            mask = model(image).clamp(0, 1)
+        else:
+            assert masks_dir is not None
+            mask = _read_map(masks_dir / f"{photo.stem}.png", size, "mask", device)
+        depth = None
+        if depths is not None:
+            depth = _read_map(depths / f"{photo.stem}.png", size, "depth map", device)
+        out = dof_smooth.portrait_blur(image, mask, depth=depth, **options)
+    return (out[0] * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def _segmenter_error() -> type[BaseException]:
+    import dof_seg
+
+    error: type[BaseException] = dof_seg.DofSegError
+    return error
+
+
+def _load_segmenter(name: str, device: str) -> Any:
+    import dof_seg
+
+    if not hasattr(dof_seg, "get_segmenter"):
+        raise click.UsageError("this dof-seg has no get_segmenter; use --masks DIR instead")
+    try:
+        return dof_seg.get_segmenter(name, device=device)
+    except dof_seg.DofSegError as err:
+        raise click.UsageError(str(err)) from err
