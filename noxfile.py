@@ -42,8 +42,8 @@ def _split_posargs(posargs: list[str]) -> tuple[set[str], list[str]]:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check over the whole workspace."""
-    session.install("ruff>=0.8")
+    """ruff check and ruff format --check over the whole workspace (ruff as locked)."""
+    _sync(session, "--only-group", "dev")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 

@@ -213,8 +213,6 @@ def _segmenter_error() -> type[BaseException]:
 def _load_segmenter(name: str, device: str) -> Any:
     import dof_seg
 
-    if not hasattr(dof_seg, "get_segmenter"):
-        raise click.UsageError("this dof-seg has no get_segmenter; use --masks DIR instead")
     try:
         return dof_seg.get_segmenter(name, device=device)
     except dof_seg.DofSegError as err:
