@@ -34,8 +34,11 @@ def resolve_device(name: str) -> str:
 
 
 def progress(items: Iterable[T], *, desc: str, total: int | None = None) -> Iterator[T]:
-    """A progress bar on stderr (hidden when stderr is not a terminal and CI is quiet)."""
-    yield from tqdm(items, desc=desc, total=total, unit="img", dynamic_ncols=True, leave=False)
+    """A progress bar on stderr; none when stderr is not a terminal (logs stay readable)."""
+    bar = tqdm(
+        items, desc=desc, total=total, unit="img", dynamic_ncols=True, leave=False, disable=None
+    )
+    yield from bar
 
 
 @dataclass

@@ -37,7 +37,16 @@ def _bar(desc: str) -> Iterator[Callable[[int, int], None]]:
 
     def update(done: int, total: int) -> None:
         if not bars:
-            bars.append(tqdm(total=total, desc=desc, unit="img", dynamic_ncols=True, leave=False))
+            bars.append(
+                tqdm(
+                    total=total,
+                    desc=desc,
+                    unit="img",
+                    dynamic_ncols=True,
+                    leave=False,
+                    disable=None,
+                )
+            )
         bars[0].n = done
         bars[0].refresh()
 
