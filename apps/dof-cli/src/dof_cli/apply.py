@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from dof_cli.common import BatchReport, device_option, progress, resolve_device
+from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
 
 _DIRECTION = click.option(
     "--direction",
@@ -29,13 +29,7 @@ _DIRECTION = click.option(
     help="Run folder, checkpoint .pt, or exported .safetensors (with its .json).",
 )
 @click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (created when missing).",
-)
+@out_dir_option("Output folder (created when missing).", dest="out")
 @click.option("--overlay", is_flag=True, help="Put the input's person back over the output.")
 @click.option(
     "--masks",

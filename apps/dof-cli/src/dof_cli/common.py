@@ -6,7 +6,7 @@ summary at the end, and exits with status 1 if anything failed (0 when all went 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +15,16 @@ import click
 from tqdm import tqdm
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def out_dir_option(help: str, *, dest: str = "out_dir") -> Callable[[F], F]:
+    """The `-o/--out DIR` option every file-writing subcommand takes (required)."""
+    return click.option(
+        "-o", "--out", dest, required=True, type=click.Path(file_okay=False, path_type=Path),
+        help=help,
+    )  # fmt: skip
+
 
 device_option = click.option(
     "--device",

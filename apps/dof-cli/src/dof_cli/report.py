@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dof_cli.common import BatchReport, device_option, progress, resolve_device
+from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -105,14 +105,7 @@ def _generators(run_dirs: tuple[Path, ...], device: str) -> dict[str, Renderer]:
     help="Test photos: DIR/images + DIR/masks (coco-person), DIR/testA + maskA, or "
     "photos with RGBA masks.",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Report folder: index.html, metrics.json, metrics.csv, curves/, renders/.",
-)
+@out_dir_option("Report folder: index.html, metrics.json, metrics.csv, curves/, renders/.")
 @click.option(
     "--size", default=256, show_default=True, help="Long side the test photos are evaluated at."
 )
@@ -227,14 +220,7 @@ def report(
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="coco-person style folder: images/, masks/, manifest.csv.",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Writes OUT/data/ (the benchmark) and OUT/paired.{json,csv,md}.",
-)
+@out_dir_option("Writes OUT/data/ (the benchmark) and OUT/paired.{json,csv,md}.")
 @click.option("--n", default=24, show_default=True, help="Number of composites.")
 @click.option("--size", default=256, show_default=True, help="Side of the square composites.")
 @click.option("--radius", default=8.0, show_default=True, help="Truth's disk radius, pixels.")

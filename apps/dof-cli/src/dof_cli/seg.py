@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from dof_cli.common import BatchReport, device_option, progress, resolve_device
+from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
 
 SEGMENTER_NAMES = ("selfie", "deeplabv3", "deeplabv3plus", "precomputed")
 
@@ -48,14 +48,7 @@ def seg() -> None:
 
 @seg.command("run")
 @click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Folder for the RGBA masks (<stem>.png); created if missing.",
-)
+@out_dir_option("Folder for the RGBA masks (<stem>.png); created if missing.")
 @click.option(
     "--segmenter",
     type=click.Choice(SEGMENTER_NAMES),
@@ -192,13 +185,8 @@ def evaluate(
 @seg.command("train")
 @click.argument("photos_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("masks_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--out",
-    "run_dir",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Run folder: config.json, log.jsonl, checkpoint.pt, model.safetensors.",
+@out_dir_option(
+    "Run folder: config.json, log.jsonl, checkpoint.pt, model.safetensors.", dest="run_dir"
 )
 @click.option(
     "--encoder",

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from dof_cli.common import BatchReport, device_option, progress, resolve_device
+from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
 
 METHODS = ("box", "gaussian", "lens")
 COMPOSITES = ("paste", "halo_free")
@@ -73,14 +73,7 @@ def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
     "--segmenter",
     help="Compute the masks with this dof-seg backend instead (e.g. selfie, offline).",
 )
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the results <stem>.png; created if missing.",
-)
+@out_dir_option("Folder for the results <stem>.png; created if missing.")
 @click.option("--method", type=click.Choice(METHODS), default="lens", show_default=True)
 @click.option(
     "--radius",
