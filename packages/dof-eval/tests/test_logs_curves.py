@@ -73,8 +73,15 @@ def test_overlay_comes_from_the_config_or_the_preset(make_run) -> None:
 def test_fractional_epochs_spread_steps_inside_each_epoch(make_run) -> None:
     run = read_run(make_run("e", "cyclegan", steps=20, per_epoch=10))
     epochs = run.fractional_epochs()
-    assert epochs[0] == 1.0 and epochs[5] == pytest.approx(1.5) and epochs[10] == 2.0
+    # 1-based epochs and steps in the log: the 10th step completes epoch 1
+    assert epochs[0] == pytest.approx(0.1) and epochs[9] == pytest.approx(1.0)
+    assert epochs[14] == pytest.approx(1.5) and epochs[19] == pytest.approx(2.0)
     assert np.all(np.diff(epochs) > 0)
+
+
+def test_a_run_stopped_mid_epoch_ends_mid_epoch(make_run) -> None:
+    run = read_run(make_run("f", "cyclegan", steps=15, per_epoch=10))
+    assert run.fractional_epochs()[-1] == pytest.approx(1.5)
 
 
 def test_ema_smoothing() -> None:

@@ -21,6 +21,7 @@ from dof_gan import (
     DatasetError,
     RunFolderError,
     TrainConfig,
+    WeightsError,
     config_to_json,
     read_log,
     train,
@@ -101,6 +102,20 @@ def test_mask_presets_need_masks_and_cyclegan_does_not(
     train(make_config(data, preset="cyclegan", max_steps=1), tmp_path / "b", progress=False)
     (row,) = read_log(tmp_path / "b")
     assert "mask_A" not in row["losses"] and "G_total" in row["losses"]
+
+
+def test_missing_vgg_weights_stop_only_presets_that_train_on_them(
+    tmp_path: Path, tiny_data: Path, make_config: Callable[..., TrainConfig]
+) -> None:
+    missing = str(tmp_path / "no-such-vgg19.pth")
+    with pytest.raises(WeightsError, match="does not exist"):
+        train(make_config(tiny_data, preset="mask-loss", vgg_weights=missing, max_steps=1),
+              tmp_path / "a", progress=False)  # fmt: skip
+    with pytest.warns(UserWarning, match="leaves out its VGG term"):
+        train(make_config(tiny_data, preset="cyclegan", vgg_weights=missing, max_steps=1),
+              tmp_path / "b", progress=False)  # fmt: skip
+    (row,) = read_log(tmp_path / "b")
+    assert row["losses"]["mask_A"] > 0  # the pixel term is still logged
 
 
 def test_resume_after_a_stop_logs_what_an_uninterrupted_run_logs(

@@ -112,3 +112,20 @@ def test_expand_inputs_lists_folders_and_keeps_odd_files(tmp_path, corpus: dict)
     odd.write_text("x")
     found = expand_inputs([corpus["cmyk.jpg"].parent, odd])
     assert odd in found and corpus["cmyk.jpg"] in found
+
+
+def test_our_pixel_limit_applies_below_pillows(corpus: dict) -> None:
+    path = corpus["png_named.jpg"]  # 64 x 48
+    with pytest.raises(ImageReadError, match=r"64x48 = 3,072 pixels is over the limit of 3,000"):
+        read_rgb(path, max_pixels=3000)
+    assert read_rgb(path, max_pixels=3072).shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize("scale", [1.0, 255.0])
+def test_float_masks_are_read_in_their_own_range(tmp_path, scale: float) -> None:
+    mask = np.zeros((6, 6), np.float32)
+    mask[1:3, 1:3] = 0.5 * scale
+    mask[4, 4] = scale
+    Image.fromarray(mask, mode="F").save(tmp_path / "m.tif")
+    got = read_mask(tmp_path / "m.tif")
+    assert got[1, 1] == pytest.approx(0.5) and got[4, 4] == pytest.approx(1.0) and got[0, 0] == 0

@@ -112,6 +112,12 @@ def test_deeplabv3plus_checkpoint_round_trip(small_plus, tmp_path):
         torch.testing.assert_close(loaded(x), small_plus(x))
 
 
+def test_deeplabv3plus_override_keeps_the_checkpoints_encoder(small_plus, tmp_path):
+    path = save_checkpoint(small_plus.net, small_plus.spec, tmp_path / "model.safetensors")
+    loaded = get_segmenter("deeplabv3plus", checkpoint=path, size=96)
+    assert loaded.spec.encoder == "resnet18" and loaded.spec.size == 96
+
+
 def test_deeplabv3plus_multiclass_picks_person():
     spec = DeepLabV3PlusSpec(encoder="resnet18", classes=21, person_class=15, size=32)
     segmenter = DeepLabV3PlusSegmenter(untrained=True, **spec.__dict__)

@@ -60,6 +60,21 @@ def test_refuses_duplicate_stems_and_overwriting_the_photo(photo_dir, tmp_path, 
     assert "overwrite the photo" in report.failed[0][1]
 
 
+def test_never_writes_a_mask_over_another_input_photo(tmp_path, selfie):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rgb = np.full((32, 32, 3), 90, np.uint8)
+    Image.fromarray(rgb).save(folder / "x.jpg")
+    Image.fromarray(rgb).save(folder / "x.png")
+    before = (folder / "x.png").read_bytes()
+    for overwrite in (False, True):
+        report = segment_files(
+            [folder / "x.jpg", folder / "x.png"], folder, selfie, overwrite=overwrite
+        )
+        assert sorted(p.name for p, _ in report.failed) == ["x.jpg", "x.png"]
+        assert (folder / "x.png").read_bytes() == before
+
+
 def test_a_failing_photo_does_not_sink_its_batch(photo_dir, tmp_path):
     """precomputed with one mask missing: only that photo fails, named."""
     masks = tmp_path / "given"

@@ -120,11 +120,27 @@ class RunLog:
         raise KeyError(f"unknown loss term {term!r} in {self.path}; known: {', '.join(known)}")
 
     def fractional_epochs(self) -> FloatArray:
-        """(N,) epoch + position inside the epoch, so curves can be drawn against epochs."""
-        out = self.epochs.copy()
-        for epoch in np.unique(self.epochs[~np.isnan(self.epochs)]):
-            where = np.flatnonzero(self.epochs == epoch)
-            out[where] = epoch + np.arange(len(where)) / len(where)
+        """(N,) epochs completed at each logged step, for curves drawn against epochs.
+
+        The trainer logs 1-based epochs and global steps, so the last step of epoch 1 is at 1.0
+        and the first step of epoch 2 just past it. The epoch length is the step distance between
+        consecutive epochs' first steps (or, with one epoch only, its own length), so a run that
+        stopped mid-epoch ends mid-epoch instead of being stretched to a whole one.
+        """
+        out = np.full(len(self.steps), np.nan)
+        known = ~np.isnan(self.epochs)
+        epochs = np.unique(self.epochs[known])
+        if len(epochs) == 0:
+            return out
+        firsts = np.array([self.steps[self.epochs == e].min() for e in epochs])
+        if len(epochs) > 1:
+            length = float(np.median(np.diff(firsts) / np.diff(epochs)))
+        else:
+            length = float(self.steps[known].max() - firsts[0] + 1)
+        first_of = dict(zip(epochs.tolist(), firsts.tolist(), strict=True))
+        for i in np.flatnonzero(known):
+            epoch = float(self.epochs[i])
+            out[i] = (epoch - 1) + (self.steps[i] - first_of[epoch] + 1) / length
         return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,32 @@ from dof_gan import runlog
 from dof_gan.checkpoint import link_checkpoint, rng_states, save_checkpoint, set_rng_states
 from dof_gan.config import TrainConfig, config_to_dict
 from dof_gan.data import EpochPlanner, UnpairedDataset
-from dof_gan.errors import DatasetError
+from dof_gan.errors import DatasetError, WeightsError
 from dof_gan.losses import CycleGANLoss
 from dof_gan.pool import ImagePool
 from dof_gan.steps import Batch, CycleGAN, Translations, discriminator_step, generator_step
 from dof_gan.steps import set_requires_grad as _set_requires_grad
-from dof_gan.vgg import build_vgg
+from dof_gan.vgg import VGGFeatures, build_vgg
+
+
+def _mask_loss_vgg(config: TrainConfig) -> VGGFeatures | None:
+    """VGG-19 for the mask loss's perceptual term (eq. 11).
+
+    Presets that do not train on that term still log it (for the paper's Fig. 16); there,
+    missing ImageNet weights (offline) drop the logged term with a warning instead of stopping
+    the run. Where the term is trained, missing weights stop the run with the WeightsError.
+    """
+    try:
+        return build_vgg(config.loss.vgg_weights, seed=config.seed)
+    except WeightsError as err:
+        if config.loss.lambda_mask_vgg > 0:
+            raise
+        warnings.warn(
+            f"the logged mask loss leaves out its VGG term (not trained in preset "
+            f"{config.preset}): {err}",
+            stacklevel=3,
+        )
+        return None
 
 
 def lr_factor(epoch: int, n_epochs: int, n_epochs_decay: int) -> float:
@@ -70,9 +91,7 @@ class Trainer:
                 "RGBA PNGs) or as maskA/<stem>.png and maskB/<stem>.png"
             )
         self.model = CycleGAN(config).to(self.device)
-        vgg = (
-            build_vgg(config.loss.vgg_weights, seed=config.seed) if self.dataset.has_masks else None
-        )
+        vgg = _mask_loss_vgg(config) if self.dataset.has_masks else None
         self.loss = CycleGANLoss(config.loss, vgg).to(self.device)
         betas = (config.beta1, config.beta2)
         G_params = itertools.chain(self.model.G.parameters(), self.model.F.parameters())

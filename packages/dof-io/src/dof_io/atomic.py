@@ -24,6 +24,14 @@ def _read_umask() -> int:
 _FILE_MODE = 0o666 & ~_read_umask()
 
 
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
@@ -40,6 +48,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         tmp.chmod(_FILE_MODE)  # mkstemp makes 0600; give what open() would have given
+        _fsync(tmp)  # the data reaches the disk before the name does
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -50,9 +59,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     """Open ``path`` for binary writing; it appears, complete and synced, when the block ends."""
     with atomic_path(path) as tmp, tmp.open("wb") as handle:
-        yield handle
-        handle.flush()
-        os.fsync(handle.fileno())
+        yield handle  # atomic_path syncs the file before renaming it
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -135,6 +135,9 @@ def read_mask(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> MaskArray:
     if image.mode.startswith("I"):
         array = np.asarray(image, dtype=np.float32)
         peak = 65535.0 if array.max(initial=0) > 255 else 255.0
+    elif image.mode == "F":  # float masks: [0, 1] or [0, 255]
+        array = np.asarray(image, dtype=np.float32)
+        peak = 255.0
     else:
         array = np.asarray(image.convert("L"), dtype=np.float32)
         peak = 255.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +98,13 @@ def save_checkpoint(model: nn.Module, spec: DeepLabV3PlusSpec, path: str | Path)
 
 
 def load_checkpoint(
-    path: str | Path, spec: DeepLabV3PlusSpec | None = None
+    path: str | Path, spec: DeepLabV3PlusSpec | None = None, **overrides: Any
 ) -> tuple[nn.Module, DeepLabV3PlusSpec]:
-    """Build and load a DeepLabV3+ from a safetensors checkpoint (or a .pt with ``spec``)."""
+    """Build and load a DeepLabV3+ from a safetensors checkpoint (or a .pt with ``spec``).
+
+    ``overrides`` (e.g. ``size=384``) change fields of the spec stored in a safetensors
+    checkpoint, or of ``spec``, without replacing the rest (the encoder stays the checkpoint's).
+    """
     path = Path(path)
     if not path.is_file():
         raise WeightsNotFoundError(
@@ -115,11 +119,12 @@ def load_checkpoint(
 
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata()
-        spec = spec or DeepLabV3PlusSpec.from_metadata(metadata, path)
+        spec = replace(spec or DeepLabV3PlusSpec.from_metadata(metadata, path), **overrides)
         state: dict[str, Any] = load_file(str(path))
     else:
-        if spec is None:
+        if spec is None and "encoder" not in overrides:
             raise DofSegError(f"{path}: a .pt/.pth state dict needs encoder=... (and classes=...)")
+        spec = replace(spec or DeepLabV3PlusSpec(), **overrides)
         state = torch.load(path, map_location="cpu", weights_only=True)
         state = state.get("model", state)
     model = build_deeplabv3plus(spec)
@@ -165,11 +170,10 @@ class DeepLabV3PlusSegmenter(Segmenter):
         **spec_fields: Any,
     ) -> None:
         super().__init__()
-        given = DeepLabV3PlusSpec(**spec_fields) if spec_fields else None
         if checkpoint is not None:
-            self.net, self.spec = load_checkpoint(checkpoint, given)
+            self.net, self.spec = load_checkpoint(checkpoint, **spec_fields)
         elif untrained:
-            self.spec = given or DeepLabV3PlusSpec()
+            self.spec = DeepLabV3PlusSpec(**spec_fields)
             self.net = build_deeplabv3plus(self.spec)
         else:
             raise WeightsNotFoundError(

@@ -46,16 +46,22 @@ def plan(
     """Split photos into (to do, already done, refused with a reason).
 
     Refused: a second photo with the same stem (both would write the same file), and a photo
-    that is its own output (originals are never overwritten).
+    whose output is itself or another input photo (originals are never overwritten).
     """
     todo: list[Path] = []
     skipped: list[Path] = []
     refused: list[tuple[Path, str]] = []
     owners: dict[Path, Path] = {}
-    for photo in map(Path, photos):
+    paths = [Path(p) for p in photos]
+    inputs = {p.resolve() for p in paths}
+    for photo in paths:
         target = output_path(photo, out_dir)
         if target.resolve() == photo.resolve():
             refused.append((photo, "its mask would overwrite the photo itself; use another -o"))
+        elif target.resolve() in inputs:
+            refused.append(
+                (photo, f"its mask would overwrite the input photo {target}; use another -o")
+            )
         elif target in owners:
             refused.append((photo, f"same output name {target.name} as {owners[target]}"))
         else:
@@ -191,7 +197,8 @@ def _segment_batch(
     masks: Sequence[npt.NDArray[np.float32] | str]
     try:
         masks = _segment(segmenter, good, post)
-    except (DofSegError, DofIOError) as err:
+    except (DofSegError, DofIOError, MemoryError, torch.OutOfMemoryError) as err:
+        # out of memory on one huge photo: retry the batch photo by photo, skip only that one
         if len(good) > 1:
             return [item for one in good for item in _segment_batch(segmenter, [one], post)]
         masks = [str(err)]
