@@ -144,33 +144,15 @@ def test_eval_missing_prediction_exits_1(tmp_path: Path) -> None:
 def test_train_dry_run_and_a_few_steps(photos: Path, tmp_path: Path) -> None:
     masks = tmp_path / "masks"
     assert invoke(str(photos), "-o", str(masks), "--threshold", "0.5")[0] == 0
+    train = ["train", str(photos), str(masks), "-o", str(tmp_path / "run"),
+             "--encoder", "resnet18", "--encoder-weights", "none", "--size", "32"]  # fmt: skip
     code, output = invoke(
-        "train",
-        str(photos),
-        str(masks),
-        "-o",
-        str(tmp_path / "run"),
-        "--encoder",
-        "resnet18",
-        "--encoder-weights",
-        "none",
-        "--size",
-        "32",
+        *train,
         "--dry-run",
     )
     assert code == 0 and json.loads(output)["encoder_weights"] is None
     code, output = invoke(
-        "train",
-        str(photos),
-        str(masks),
-        "-o",
-        str(tmp_path / "run"),
-        "--encoder",
-        "resnet18",
-        "--encoder-weights",
-        "none",
-        "--size",
-        "32",
+        *train,
         "--batch-size",
         "2",
         "--steps",
