@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +23,16 @@ def _read_umask() -> int:
 
 # Read once at import: os.umask can only be read by setting it, which is not thread-safe.
 _FILE_MODE = 0o666 & ~_read_umask()
+
+# Temporary files this process is writing now; stale-file clean-up never touches them.
+_LIVE: set[Path] = set()
+_LIVE_GUARD = threading.Lock()
+
+
+def live_temp_files() -> frozenset[Path]:
+    """The temporary files (resolved paths) that this process's ``atomic_path`` blocks hold open."""
+    with _LIVE_GUARD:
+        return frozenset(_LIVE)
 
 
 def _fsync(path: Path) -> None:
@@ -45,6 +56,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     tmp = Path(tmp_name)
+    key = tmp.resolve()
+    with _LIVE_GUARD:
+        _LIVE.add(key)
     try:
         yield tmp
         tmp.chmod(_FILE_MODE)  # mkstemp makes 0600; give what open() would have given
@@ -53,6 +67,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    finally:
+        with _LIVE_GUARD:
+            _LIVE.discard(key)
 
 
 @contextlib.contextmanager

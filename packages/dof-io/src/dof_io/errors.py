@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dof_io.lock import LockHolder
 
 
 class DofIOError(Exception):
@@ -25,3 +29,38 @@ class ImageReadError(DofIOError):
 
 class MaskFormatError(DofIOError):
     """A mask array or file does not fit the photo it belongs to."""
+
+
+class OutputError(DofIOError):
+    """A folder or file a command writes cannot be created or written.
+
+    Attributes:
+        path: the folder or file.
+        reason: what the operating system said, in words (no path).
+    """
+
+    def __init__(self, path: str | Path, err: OSError | str) -> None:
+        self.path = Path(path)
+        self.reason = err if isinstance(err, str) else (err.strerror or str(err)).lower()
+        super().__init__(
+            f"cannot write to {self.path}: {self.reason}; choose another output folder "
+            "or fix its permissions"
+        )
+
+
+class FolderLockedError(DofIOError):
+    """Another process holds the lock on a folder this command wants to write.
+
+    Attributes:
+        folder: the locked folder.
+        holder: who holds it, when its record could be read.
+    """
+
+    def __init__(self, folder: str | Path, holder: LockHolder | None) -> None:
+        self.folder = Path(folder)
+        self.holder = holder
+        who = holder.describe() if holder is not None else "another process (no record)"
+        super().__init__(
+            f"{self.folder} is in use by {who}; wait for it to finish or stop it, "
+            "or write to another folder"
+        )
