@@ -9,13 +9,15 @@ from PIL import Image
 from dof_io import (
     ImageReadError,
     MaskFormatError,
+    decode_rgb,
+    encode_rgb,
     expand_inputs,
     read_mask,
     read_rgb,
     write_rgb,
     write_rgba,
 )
-from dof_io.testing import BROKEN, DECODABLE, gradient_rgb, make_bad_files
+from dof_io.testing import BROKEN, DECODABLE, bomb_png, gradient_rgb, make_bad_files
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +131,35 @@ def test_float_masks_are_read_in_their_own_range(tmp_path, scale: float) -> None
     Image.fromarray(mask, mode="F").save(tmp_path / "m.tif")
     got = read_mask(tmp_path / "m.tif")
     assert got[1, 1] == pytest.approx(0.5) and got[4, 4] == pytest.approx(1.0) and got[0, 0] == 0
+
+
+@pytest.mark.parametrize("name", DECODABLE)
+def test_decode_rgb_from_memory_equals_reading_the_file(corpus: dict, name: str) -> None:
+    data = corpus[name].read_bytes()
+    np.testing.assert_array_equal(decode_rgb(data, f"upload/{name}"), read_rgb(corpus[name]))
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_decode_broken_upload_gives_the_file_message_under_its_name(
+    corpus: dict, name: str
+) -> None:
+    with pytest.raises(ImageReadError) as from_file:
+        read_rgb(corpus[name])
+    with pytest.raises(ImageReadError) as from_memory:
+        decode_rgb(corpus[name].read_bytes(), name)
+    assert from_memory.value.path.name == name
+    assert from_memory.value.reason == from_file.value.reason
+
+
+def test_decode_checks_the_pixel_limit_before_decoding() -> None:
+    data = bomb_png(4000, 3000)
+    with pytest.raises(ImageReadError, match=r"4000x3000 = 12,000,000 pixels .* limit of 1,000"):
+        decode_rgb(data, "big.png", max_pixels=1000)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_encode_rgb_gives_the_bytes_write_rgb_writes(tmp_path, suffix: str) -> None:
+    rgb = gradient_rgb()
+    assert encode_rgb(rgb, suffix) == write_rgb(tmp_path / f"x{suffix}", rgb).read_bytes()
+    with pytest.raises(MaskFormatError, match=r"\(H, W, 3\) uint8"):
+        encode_rgb(rgb[..., 0], suffix)

@@ -6,9 +6,11 @@ in [0, 1]. Anything that cannot be read raises :class:`ImageReadError` naming th
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -44,15 +46,34 @@ def open_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Image.Image
         raise ImageReadError(path, f"cannot open ({err.strerror}); check the path") from err
     if size == 0:
         raise ImageReadError(path, "the file is empty; download or export it again")
+    return _decode(path, path, max_pixels)
+
+
+def decode_image(data: bytes, name: str | Path, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """:func:`open_image` for a file held in memory (an upload): same checks, same messages.
+
+    Args:
+        data: the file's bytes.
+        name: what the messages call it (the uploaded file's name); never opened.
+
+    Raises:
+        ImageReadError: empty, not an image, truncated, or larger than ``max_pixels``.
+    """
+    if not data:
+        raise ImageReadError(name, "the file is empty; download or export it again")
+    return _decode(io.BytesIO(data), Path(name), max_pixels)
+
+
+def _decode(source: Path | BinaryIO, label: Path, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(source)
             width, height = image.size
             if width * height > max_pixels:
                 image.close()
                 raise ImageReadError(
-                    path,
+                    label,
                     f"{width}x{height} = {width * height:,} pixels is over the limit of "
                     f"{max_pixels:,}; if the photo is genuine, raise max_pixels",
                 )
@@ -60,16 +81,16 @@ def open_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> Image.Image
     except ImageReadError:
         raise
     except UnidentifiedImageError as err:
-        raise ImageReadError(path, "not an image file Pillow can read (JPEG, PNG, ...)") from err
+        raise ImageReadError(label, "not an image file Pillow can read (JPEG, PNG, ...)") from err
     except Image.DecompressionBombError as err:
         raise ImageReadError(
-            path,
+            label,
             f"rejected as a decompression bomb ({err}); if the photo is genuine, raise "
             "max_pixels and PIL.Image.MAX_IMAGE_PIXELS",
         ) from err
     except (OSError, SyntaxError, ValueError) as err:
         raise ImageReadError(
-            path, f"the image data is damaged or truncated ({err}); re-download or re-export it"
+            label, f"the image data is damaged or truncated ({err}); re-download or re-export it"
         ) from err
     try:
         return ImageOps.exif_transpose(image)
@@ -112,11 +133,17 @@ def read_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> RGBArray:
     Raises:
         ImageReadError: when the file cannot be read; the message names it.
     """
-    image = open_image(path, max_pixels=max_pixels)
-    if image.mode == "RGBA":
-        return np.asarray(
-            image.convert("RGB"), dtype=np.uint8
-        ).copy()  # keep the photo, drop the mask
+    return _rgb_array(open_image(path, max_pixels=max_pixels))
+
+
+def decode_rgb(data: bytes, name: str | Path, *, max_pixels: int = MAX_PIXELS) -> RGBArray:
+    """:func:`read_rgb` for a file held in memory (an upload); ``name`` is used in messages."""
+    return _rgb_array(decode_image(data, name, max_pixels=max_pixels))
+
+
+def _rgb_array(image: Image.Image) -> RGBArray:
+    if image.mode == "RGBA":  # keep the photo, drop the mask
+        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
     return np.asarray(to_rgb(image), dtype=np.uint8).copy()
 
 
@@ -196,10 +223,44 @@ def write_rgba(
 
 def write_rgb(path: str | Path, rgb: npt.ArrayLike, *, quality: int = 95) -> Path:
     """Write an (H, W, 3) uint8 array atomically; the format follows the suffix."""
+    return save_image(_rgb_image(rgb), path, quality=quality)
+
+
+def encode_rgb(
+    rgb: npt.ArrayLike, suffix: str, *, quality: int = 95, compress_level: int = 6
+) -> bytes:
+    """The bytes :func:`write_rgb` would write for a file ending in ``suffix`` (".png", ".jpg").
+
+    For results that are sent rather than saved (a download from a local web page).
+    """
+    buffer = io.BytesIO()
+    image, options = _format_options(_rgb_image(rgb), suffix, quality, compress_level)
+    image_format = _FORMATS.get(suffix.lower(), suffix.lstrip("."))
+    image.save(buffer, format=image_format, **options)
+    return buffer.getvalue()
+
+
+_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+
+
+def _rgb_image(rgb: npt.ArrayLike) -> Image.Image:
     photo = np.asarray(rgb)
     if photo.ndim != 3 or photo.shape[-1] != 3 or photo.dtype != np.uint8:
         raise MaskFormatError(f"rgb must be (H, W, 3) uint8; got {photo.shape} {photo.dtype}")
-    return save_image(Image.fromarray(photo, mode="RGB"), path, quality=quality)
+    return Image.fromarray(photo, mode="RGB")
+
+
+def _format_options(
+    image: Image.Image, suffix: str, quality: int, compress_level: int
+) -> tuple[Image.Image, dict[str, object]]:
+    """The one place that says how each format is written: JPEG at ``quality`` without chroma
+    subsampling, PNG lossless at ``compress_level``."""
+    suffix = suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        return image.convert("RGB"), {"quality": quality, "subsampling": 0}
+    if suffix == ".png":
+        return image, {"compress_level": compress_level}
+    return image, {}
 
 
 def save_image(
@@ -208,13 +269,7 @@ def save_image(
     """Save a Pillow image atomically; JPEG gets ``quality``, PNG is lossless at
     ``compress_level`` (0-9)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    options: dict[str, object] = {}
-    if suffix in (".jpg", ".jpeg"):
-        options = {"quality": quality, "subsampling": 0}
-        image = image.convert("RGB")
-    elif suffix == ".png":
-        options = {"compress_level": compress_level}
+    image, options = _format_options(image, path.suffix, quality, compress_level)
     with atomic_path(path) as tmp:
         image.save(tmp, **options)  # type: ignore[arg-type]
     return path

@@ -4,6 +4,7 @@ import dof_seg
 segmenter = dof_seg.get_segmenter("selfie")          # or deeplabv3, deeplabv3plus, precomputed
 masks = segmenter(images)                            # (B, 3, H, W) in [0, 1] -> (B, 1, H, W)
 masks = dof_seg.keep_main_subject(masks, "largest")  # drop people behind the subject
+labels = dof_seg.label_people(masks)                 # (B, 1, H, W) int: 0 nobody, 1..n people
 dof_seg.segment_files(paths, "masks/", segmenter)    # <stem>.png RGBA files, resumable
 """
 
@@ -27,6 +28,7 @@ from dof_seg.files import (
     output_path,
     segment_files,
 )
+from dof_seg.instances import label_people, person_at, select_people
 from dof_seg.postprocess import (
     PostProcess,
     PostProcessConfig,
@@ -81,10 +83,13 @@ __all__ = [
     "get_segmenter",
     "iter_segment_files",
     "keep_main_subject",
+    "label_people",
     "mediapipe_resize",
     "output_path",
+    "person_at",
     "postprocess",
     "segment_files",
+    "select_people",
     "threshold_masks",
     "train_deeplabv3plus",
 ]

@@ -77,9 +77,21 @@ def _keep_one(
         return mask
     main = _main_label(labels, count, mode, min_fraction)
     # every pixel belongs to its nearest component, so the main one keeps its soft fringe
-    _, (iy, ix) = ndimage.distance_transform_edt(~binary, return_indices=True)
-    owner = labels[iy, ix]
-    return np.where(owner == main, mask, 0.0).astype(np.float32)
+    return np.where(nearest_owner(labels) == main, mask, 0.0).astype(np.float32)
+
+
+def nearest_owner(labels: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """Give every pixel the label of the nearest labelled pixel (Euclidean distance).
+
+    Args:
+        labels: (H, W) int, 0 = unlabelled, > 0 = a region; at least one pixel labelled.
+
+    Returns:
+        (H, W) int32 without zeros.
+    """
+    _, (iy, ix) = ndimage.distance_transform_edt(labels == 0, return_indices=True)
+    owner: npt.NDArray[np.int32] = labels[iy, ix].astype(np.int32)
+    return owner
 
 
 def keep_main_subject(
