@@ -18,7 +18,7 @@ from dof_gan.config import (
     config_to_json,
     mask_weights,
 )
-from dof_gan.data import EpochPlanner, UnpairedDataset
+from dof_gan.data import EpochPlanner, UnpairedDataset, check_dataset
 from dof_gan.errors import (
     CheckpointError,
     ConfigError,
@@ -98,6 +98,7 @@ __all__ = [
     "build_discriminator",
     "build_generator",
     "build_vgg",
+    "check_dataset",
     "config_from_dict",
     "config_from_options",
     "config_to_dict",

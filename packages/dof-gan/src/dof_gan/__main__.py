@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+import dof_io
 from dof_gan.errors import DofGanError
 from dof_gan.options import config_from_dict, resume_config
 from dof_gan.run import load_run_config, train
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             config = config_from_dict(json.loads(args.config.read_text(encoding="utf-8")))
         result = train(config, args.run, resume=args.resume, progress=not args.no_progress)
-    except (DofGanError, OSError, json.JSONDecodeError) as err:
+    except (DofGanError, dof_io.DofIOError, OSError, json.JSONDecodeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     state = "finished" if result.finished else "stopped"

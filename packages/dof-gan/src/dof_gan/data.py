@@ -108,6 +108,45 @@ def load_item(domain: Domain, index: int) -> tuple[Tensor, Tensor | None]:
     return image_t, mask_t
 
 
+def find_bad_files(domain: Domain) -> list[tuple[Path, str]]:
+    """Decode every image of ``domain`` and its mask; (file, reason) for each that fails.
+
+    Each file is read as training would read it, so what passes here cannot stop a run later.
+    """
+    bad: list[tuple[Path, str]] = []
+    for index, path in enumerate(domain.images):
+        try:
+            load_item(domain, index)
+        except dof_io.ImageReadError as err:
+            bad.append((err.path, err.reason))
+        except (DatasetError, dof_io.DofIOError, OSError, ValueError) as err:
+            bad.append((path, str(err).removeprefix(f"{path}: ")))
+    return bad
+
+
+def check_dataset(dataset: UnpairedDataset, *, show: int = 20) -> None:
+    """Refuse a dataset with any unreadable image or mask, naming them all at once.
+
+    Args:
+        dataset: the training (or test) set.
+        show: how many bad files the message lists (the count is always complete).
+
+    Raises:
+        DatasetError: one line per bad file, with the reason, and what to do.
+    """
+    bad = find_bad_files(dataset.A) + find_bad_files(dataset.B)
+    if not bad:
+        return
+    total = len(dataset.A.images) + len(dataset.B.images)
+    lines = [f"  {path}: {reason}" for path, reason in bad[:show]]
+    if len(bad) > show:
+        lines.append(f"  ... and {len(bad) - show} more")
+    raise DatasetError(
+        f"{len(bad)} of the {total} training files under {dataset.config.root} cannot be used; "
+        "replace or remove them and start again:\n" + "\n".join(lines)
+    )
+
+
 def resize_crop_flip(
     image: Tensor, load_size: int, size: int, top: float, left: float, flip: bool
 ) -> Tensor:

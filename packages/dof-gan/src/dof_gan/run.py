@@ -18,6 +18,7 @@ import dof_io
 from dof_gan import runlog
 from dof_gan.checkpoint import load_checkpoint
 from dof_gan.config import TrainConfig, config_to_dict, config_to_json
+from dof_gan.data import check_dataset
 from dof_gan.errors import ConfigError, RunFolderError
 from dof_gan.options import OPTION_FIELDS, RESUME_OVERRIDES, config_from_dict, flag
 from dof_gan.trainer import StopFlag, Trainer, TrainResult
@@ -44,31 +45,40 @@ def train(
 ) -> TrainResult:
     """Train ``config`` into the run folder ``run``; with ``resume``, continue from ``last.pt``.
 
-    Data, masks and VGG weights are checked before anything is written. A resumed run drops
-    log lines past its checkpoint and then logs exactly what an uninterrupted run would have
-    (CPU with ``config.deterministic``). Ctrl-C (or SIGTERM) stops after the current step
+    Data (every image and mask is decoded once), masks and VGG weights are checked before
+    anything is written. The run folder is locked for the whole call (``dof_io.folder_lock``):
+    a second trainer on it fails at once with :class:`dof_io.FolderLockedError`. A resumed run
+    drops log lines past its checkpoint and then logs exactly what an uninterrupted run would
+    have (CPU with ``config.deterministic``). Ctrl-C (or SIGTERM) stops after the current step
     with a checkpoint; a second Ctrl-C aborts.
 
     Raises:
         RunFolderError: ``run`` exists without ``resume``, or there is nothing to resume.
+        FolderLockedError: another process is training into ``run``.
         DatasetError, WeightsError: the data or the VGG weights are not usable.
         ConfigError: ``config`` differs from the run's checkpoint in more than runtime options.
     """
     run = runlog.check_run_folder(run, resume=resume)
-    trainer = Trainer(config)
-    checkpoint = runlog.last_checkpoint_path(run)
-    if resume and checkpoint.is_file():
-        state = load_checkpoint(checkpoint)
-        _check_same_run(state["config"], config_to_dict(config))
-        trainer.load_state_dict(state)
-        runlog.truncate_log(run, trainer.step)
-    else:  # a fresh run, or one killed before its first checkpoint: start at step 0
-        run.mkdir(parents=True, exist_ok=True)
-        runlog.truncate_log(run, 0)
-    dof_io.atomic_write_text(runlog.config_path(run), config_to_json(config))
-    exact = deterministic_algorithms(config.deterministic, warn_only=config.device != "cpu")
-    with exact, stop_on_interrupt() as stop:
-        return trainer.fit(run, progress=progress, stop=stop)
+    with contextlib.ExitStack() as held:
+        if run.is_dir():  # an existing run: fail at once when a trainer is in it
+            held.enter_context(dof_io.folder_lock(run))
+        trainer = Trainer(config)
+        check_dataset(trainer.dataset)  # every image and mask, before anything is written
+        lock = held.enter_context(dof_io.folder_lock(run))  # one trainer per run folder
+        run = runlog.check_run_folder(run, resume=resume)  # again: another may have started
+        lock.remove_stale_temp_files(recursive=True)  # half-written checkpoints of a kill
+        checkpoint = runlog.last_checkpoint_path(run)
+        if resume and checkpoint.is_file():
+            state = load_checkpoint(checkpoint)
+            _check_same_run(state["config"], config_to_dict(config))
+            trainer.load_state_dict(state)
+            runlog.truncate_log(run, trainer.step)
+        else:  # a fresh run, or one killed before its first checkpoint: start at step 0
+            runlog.truncate_log(run, 0)
+        dof_io.atomic_write_text(runlog.config_path(run), config_to_json(config))
+        exact = deterministic_algorithms(config.deterministic, warn_only=config.device != "cpu")
+        with exact, stop_on_interrupt() as stop:
+            return trainer.fit(run, progress=progress, stop=stop)
 
 
 def _check_same_run(saved: dict[str, Any], current: dict[str, Any]) -> None:

@@ -52,6 +52,9 @@ def sample_path(run: Path, step: int) -> Path:
 def check_run_folder(run: str | Path, *, resume: bool) -> Path:
     """Refuse to start over an existing run without ``resume``, or to resume nothing.
 
+    A folder that a failed start left (config, an empty log, lock files; no step done) does
+    not count as a run: it may be started again.
+
     Raises:
         RunFolderError: with what to do instead.
     """
@@ -62,12 +65,31 @@ def check_run_folder(run: str | Path, *, resume: bool) -> Path:
                 f"{run} holds no run to resume (no config.json): start it without --resume"
             )
         return run
-    if run.exists() and (not run.is_dir() or any(run.iterdir())):
+    if run.exists() and (not run.is_dir() or not _unstarted(run)):
         raise RunFolderError(
             f"{run} already exists and is not empty: continue that run with --resume, or give "
             "another --out"
         )
     return run
+
+
+def _unstarted(run: Path) -> bool:
+    """True when ``run`` holds nothing a start could lose: no step logged, no checkpoint.
+
+    Left by a start that failed before its first step: the lock files, temporary files,
+    config.json, an empty log.jsonl, samples/ and checkpoints/ with no finished file.
+    """
+    for entry in run.iterdir():
+        name = entry.name
+        if name in dof_io.LOCK_FILES or dof_io.is_temp_file(entry) or name == "config.json":
+            continue
+        if name in ("samples", "checkpoints") and entry.is_dir():
+            unfinished = all(dof_io.is_temp_file(inner) for inner in entry.iterdir())
+        else:
+            unfinished = entry == log_path(run) and entry.is_file() and not read_log(run)
+        if not unfinished:
+            return False
+    return True
 
 
 def read_log(run: str | Path) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from dof_io.images import (
     write_rgba,
 )
 from dof_io.lock import (
+    LOCK_FILES,
     FolderLock,
     LockHolder,
     folder_lock,
@@ -43,6 +44,7 @@ from dof_io.masks import binarize, mask_iou
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "LOCK_FILES",
     "MAX_PIXELS",
     "DofIOError",
     "FolderLock",

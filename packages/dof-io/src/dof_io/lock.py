@@ -38,6 +38,8 @@ from dof_io.errors import FolderLockedError, OutputError
 
 LOCK_NAME = ".dof.lock"
 HOLDER_NAME = ".dof.lock.json"
+#: The names the lock keeps in a folder; a check "is this folder empty?" should ignore them.
+LOCK_FILES = frozenset({LOCK_NAME, HOLDER_NAME})
 
 #: Names :func:`dof_io.atomic_path` gives its temporary files: ``.<stem>.<8 random>[<suffix>]``.
 TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}(\.[A-Za-z0-9]{1,16})?$")
