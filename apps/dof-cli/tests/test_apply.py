@@ -100,7 +100,7 @@ def test_never_writes_over_the_photo(run: Path, tmp_path: Path) -> None:
     _photo(tmp_path / "p.png", 20, 24)
     before = (tmp_path / "p.png").read_bytes()
     code, output = _invoke("apply", "-c", run, tmp_path / "p.png", "-o", tmp_path)
-    assert code == 1 and "would replace the photo itself" in output
+    assert code == 1 and "would overwrite the photo itself" in output
     assert (tmp_path / "p.png").read_bytes() == before
 
 

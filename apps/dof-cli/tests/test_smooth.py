@@ -85,7 +85,7 @@ def test_bad_and_unmatched_files_are_reported_and_skipped(job, tmp_path: Path) -
     assert "2 photos written" in output and "3 failed" in output
     assert "broken.jpg: not an image file" in output
     assert f"no mask {masks / 'nomask.png'}" in output
-    assert "is 449x640 but the photo is 100x100" in output
+    assert "is 449x640 but its photo is 100x100" in output
     assert sorted(p.name for p in out.iterdir()) == [f"{s}.png" for s in PHOTOS]
 
 

@@ -55,3 +55,23 @@ def test_planner_covers_A_and_replays_from_its_state() -> None:
     assert second != first
     planner.set_state(state)
     assert planner.plan() == first
+
+
+def test_a_palette_png_with_transparency_carries_its_mask(tmp_path: Path) -> None:
+    """dof-io's one alpha rule: a palette PNG with a transparent entry is a mask here too."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "trainA"
+    folder.mkdir()
+    index = np.zeros((12, 16), np.uint8)
+    index[3:9, 4:12] = 1  # the person: palette entry 1, opaque
+    image = Image.fromarray(index, mode="P")
+    image.putpalette([0, 0, 0, 200, 100, 50] + [0] * 762)
+    image.save(folder / "p.png", transparency=0)
+    domain = scan_domain(tmp_path, "A")
+    assert domain.masks == "alpha"
+    from dof_gan.data import load_item
+
+    _, mask = load_item(domain, 0)
+    assert mask is not None and mask.sum() == 6 * 8

@@ -163,3 +163,42 @@ def test_encode_rgb_gives_the_bytes_write_rgb_writes(tmp_path, suffix: str) -> N
     assert encode_rgb(rgb, suffix) == write_rgb(tmp_path / f"x{suffix}", rgb).read_bytes()
     with pytest.raises(MaskFormatError, match=r"\(H, W, 3\) uint8"):
         encode_rgb(rgb[..., 0], suffix)
+
+
+def _palette_with_transparency(path, mask: np.ndarray) -> None:
+    """A palette PNG whose entry 0 is transparent: the mask is where the index is not 0."""
+    index = np.where(mask, 1, 0).astype(np.uint8)
+    image = Image.fromarray(index, mode="P")
+    image.putpalette([0, 0, 0, 200, 100, 50] + [0] * 762)
+    image.save(path, transparency=0)
+
+
+def test_every_kind_of_alpha_is_a_mask(tmp_path) -> None:
+    from dof_io import has_alpha_mask, read_rgba
+
+    mask = np.zeros((6, 8), bool)
+    mask[1:4, 2:6] = True
+    _palette_with_transparency(tmp_path / "p.png", mask)
+    Image.fromarray(np.dstack([gradient_rgb(6, 8)[..., 0], mask * 255]).astype(np.uint8),
+                    mode="LA").save(tmp_path / "la.png")  # fmt: skip
+    write_rgba(tmp_path / "rgba.png", gradient_rgb(6, 8), mask)
+    write_rgb(tmp_path / "plain.png", gradient_rgb(6, 8))
+    for name in ("p.png", "la.png", "rgba.png"):
+        assert has_alpha_mask(tmp_path / name), name
+        assert has_alpha_mask(Image.open(tmp_path / name)), name
+        rgb, alpha = read_rgba(tmp_path / name)
+        assert rgb.shape == (6, 8, 3) and alpha is not None
+        np.testing.assert_array_equal(alpha, mask.astype(np.float32))
+        np.testing.assert_array_equal(read_mask(tmp_path / name), alpha)
+    assert not has_alpha_mask(tmp_path / "plain.png")
+    assert read_rgba(tmp_path / "plain.png")[1] is None
+    # the photo part keeps the stored colours under transparent pixels (not white)
+    assert read_rgb(tmp_path / "p.png")[0, 0].tolist() == [0, 0, 0]
+    assert read_rgb(tmp_path / "p.png")[2, 3].tolist() == [200, 100, 50]
+
+
+def test_a_mask_of_another_size_is_refused_naming_both_sizes(tmp_path) -> None:
+    write_rgba(tmp_path / "m.png", gradient_rgb(6, 8), np.ones((6, 8)))
+    assert read_mask(tmp_path / "m.png", size=(6, 8)).shape == (6, 8)
+    with pytest.raises(ImageReadError, match=r"the depth map is 8x6 but its photo is 9x5"):
+        read_mask(tmp_path / "m.png", size=(5, 9), what="depth map")

@@ -55,7 +55,7 @@ def test_refuses_duplicate_stems_and_overwriting_the_photo(photo_dir, tmp_path, 
     Image.open(photo_dir / "p0.png").convert("RGB").save(twin)
     report = segment_files([photo_dir / "p0.png", twin], tmp_path / "out", selfie)
     assert [p for p, _ in report.failed] == [twin]
-    assert "same output name" in report.failed[0][1]
+    assert "also writes" in report.failed[0][1] and "rename one of them" in report.failed[0][1]
     report = segment_files([photo_dir / "p1.png"], photo_dir, selfie)
     assert "overwrite the photo" in report.failed[0][1]
 

@@ -66,27 +66,22 @@ def apply(
         raise click.ClickException(str(err)) from err
     if info.overlay_at_test and not (overlay or both):
         click.echo(f"note: {info.preset} models are meant to be used with --overlay", err=True)
-    suffixes = (
-        {"plain": "", "overlay": "_overlay"} if both else {"overlay" if overlay else "plain": ""}
-    )
-    report, seen = BatchReport(), set()
-    for photo in progress(dof_io.expand_inputs(photos), desc="translating"):
-        targets = {key: out / f"{photo.stem}{suffix}.png" for key, suffix in suffixes.items()}
-        if photo.stem in seen:
-            report.fail(photo, "another photo with the same name was already written; rename it")
-            continue
-        seen.add(photo.stem)
-        if any(t.resolve() == photo.resolve() for t in targets.values()):
-            report.fail(photo, "the output would replace the photo itself; choose another -o")
-            continue
-        if not overwrite and all(t.exists() for t in targets.values()):
-            report.skipped += 1
-            continue
+    tails = {"plain": ".png", "overlay": "_overlay.png"} if both else {"": ".png"}
+    paths = dof_io.expand_inputs(photos)
+    plan = dof_io.plan_outputs(
+        paths, out, tails=tails, protected=dof_io.protected_inputs(paths, [masks]),
+        overwrite=overwrite,
+    )  # fmt: skip
+    report = BatchReport(skipped=len(plan.skipped))
+    for photo, reason in plan.refused:
+        report.fail(photo, reason)
+    for planned in progress(plan.todo, desc="translating"):
+        photo = planned.photo
         try:
             mask = find_mask(photo, masks) if (overlay or both) else None
             images = apply_to_photo(generator, photo, mask=mask, overlay=overlay, both=both)
             for key, image in images.items():
-                dof_io.write_rgb(targets[key], image)
+                dof_io.write_rgb(planned.targets[key] if both else planned.target, image)
         except dof_io.ImageReadError as err:
             report.fail(photo, err.reason if err.path == photo else str(err))
         except (dof_io.DofIOError, DofGanError, OSError, RuntimeError, ValueError) as err:

@@ -22,27 +22,6 @@ METHODS = ("box", "gaussian", "lens")
 COMPOSITES = ("paste", "halo_free")
 
 
-def plan_outputs(
-    photos: list[Path], out_dir: Path, suffix: str, protected: set[Path], report: BatchReport
-) -> list[tuple[Path, Path]]:
-    """(photo, output) pairs; photos whose output collides or would overwrite an input fail."""
-    planned: dict[Path, Path] = {}
-    for photo in photos:
-        target = out_dir / f"{photo.stem}.{suffix}"
-        key = target.resolve()
-        if key == photo.resolve():
-            report.fail(photo, f"{target} would overwrite the photo itself; choose another -o")
-        elif key in protected:
-            report.fail(
-                photo, f"{target} is an input (photo, mask or depth map); choose another -o"
-            )
-        elif key in planned:
-            report.fail(photo, f"{planned[key]} also writes {target}; rename one of them")
-        else:
-            planned[key] = photo
-    return [(photo, out_dir / f"{photo.stem}.{suffix}") for photo in planned.values()]
-
-
 def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
     """A mask or depth PNG as a (1, 1, H, W) tensor in [0, 1], checked against the photo size."""
     import torch
@@ -52,12 +31,7 @@ def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
     if not path.is_file():
         hint = " (make masks with `dof seg PHOTOS -o DIR`)" if what == "mask" else ""
         raise FileNotFoundError(f"no {what} {path}{hint}")
-    array = read_mask(path)
-    if array.shape != size:
-        raise ValueError(
-            f"{what} {path} is {array.shape[1]}x{array.shape[0]} but the photo is "
-            f"{size[1]}x{size[0]}; it belongs to another photo or must be resized"
-        )
+    array = read_mask(path, size=size, what=what)
     return torch.from_numpy(array)[None, None].to(device)
 
 
@@ -132,7 +106,7 @@ def smooth(
         raise click.BadParameter("0 (round) or at least 3, lens only", param_hint="--blades")
     import torch
 
-    from dof_io import ImageReadError, expand_inputs, write_rgb
+    from dof_io import ImageReadError, expand_inputs, plan_outputs, protected_inputs, write_rgb
 
     device = resolve_device(device)
     model = _load_segmenter(segmenter, device) if segmenter else None
@@ -141,26 +115,25 @@ def smooth(
     if model is not None:
         failures += (_segmenter_error(),)
     paths = expand_inputs(photos)
-    report = BatchReport()
-    protected = {p.resolve() for p in paths}
-    for folder in (masks_dir, depths):
-        if folder is not None:
-            protected |= {(folder / f"{p.stem}.png").resolve() for p in paths}
+    plan = plan_outputs(
+        paths, out_dir, tails={"": f".{fmt}"}, overwrite=overwrite,
+        protected=protected_inputs(paths, (masks_dir, depths)),
+    )  # fmt: skip
+    report = BatchReport(skipped=len(plan.skipped))
+    for photo, reason in plan.refused:
+        report.fail(photo, reason)
     options = {
         "method": method, "radius": radius, "composite": composite, "blades": blades,
         "highlights": highlights, "disparity": disparity,
     }  # fmt: skip
-    for photo, target in progress(
-        plan_outputs(paths, out_dir, fmt, protected, report), desc="smooth", total=len(paths)
-    ):
-        if target.exists() and not overwrite:
-            report.skipped += 1
-            continue
+    for planned in progress(plan.todo, desc="smooth"):
+        photo = planned.photo
         try:
             pixels = _render(photo, model, masks_dir, depths, device, options)
-            write_rgb(target, pixels)
+            write_rgb(planned.target, pixels)
         except failures as err:
-            report.fail(photo, err.reason if isinstance(err, ImageReadError) else str(err))
+            own = isinstance(err, ImageReadError) and err.path == photo
+            report.fail(photo, err.reason if isinstance(err, ImageReadError) and own else str(err))
         else:
             report.done += 1
     report.finish(f"photos written to {out_dir}")

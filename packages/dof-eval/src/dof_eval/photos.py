@@ -22,7 +22,15 @@ from torch import Tensor
 
 from dof_eval.credits import Attribution, read_attributions
 from dof_eval.errors import DatasetError, ShapeError
-from dof_io import list_images, open_image, read_mask, read_rgb, save_image
+from dof_io import (
+    DofIOError,
+    has_alpha_mask,
+    list_images,
+    open_image,
+    read_mask,
+    read_rgb,
+    save_image,
+)
 
 MASK_FOLDERS = ("masks", "maskA", "mask")
 MANIFESTS = ("manifest.csv", "credits.csv")
@@ -56,10 +64,9 @@ def _image_folder(folder: Path) -> Path:
 
 def _has_alpha(path: Path) -> bool:
     try:
-        with Image.open(path) as image:
-            return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-    except OSError:
-        return False
+        return has_alpha_mask(path)
+    except DofIOError:
+        return False  # reported by name when the photo itself is read
 
 
 def _mask_for(image: Path, folders: list[Path]) -> tuple[Path | None, Path | None]:

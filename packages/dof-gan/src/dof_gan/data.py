@@ -30,7 +30,6 @@ from dof_gan.errors import DatasetError
 #: One item's draws: (index_A, index_B, top_A, left_A, top_B, left_B, flip_A, flip_B); crop
 #: offsets are fractions of the room left for the crop.
 Recipe = tuple[int, int, float, float, float, float, bool, bool]
-_ALPHA_MODES = ("RGBA", "LA", "PA")
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,7 @@ def scan_domain(root: str | Path, name: str, split: str = "train") -> Domain:
                 "remove the folder to use the images' alpha channel"
             )
         return Domain(name, images, "folder", mask_dir)
-    has_alpha = dof_io.open_image(images[0]).mode in _ALPHA_MODES
+    has_alpha = dof_io.has_alpha_mask(images[0])
     return Domain(name, images, "alpha" if has_alpha else "none")
 
 
@@ -86,23 +85,16 @@ def load_item(domain: Domain, index: int) -> tuple[Tensor, Tensor | None]:
     path = domain.images[index]
     mask: np.ndarray[Any, Any] | None = None
     if domain.masks == "alpha":
-        image = dof_io.open_image(path)
-        if image.mode not in _ALPHA_MODES:
+        rgb, mask = dof_io.read_rgba(path)
+        if mask is None:
             raise DatasetError(
                 f"{path}: has no alpha channel but the other images of {domain.name} carry their "
                 "mask there; give it a mask (dof seg) or put masks in mask{A,B}/"
             )
-        rgb = np.array(image.convert("RGB"))
-        mask = np.asarray(image.convert("RGBA"))[..., 3].astype(np.float32) / 255.0
     else:
         rgb = dof_io.read_rgb(path)
         if domain.masks == "folder":
-            mask = dof_io.read_mask(domain.mask_path(path))
-            if mask.shape != rgb.shape[:2]:
-                raise DatasetError(
-                    f"{domain.mask_path(path)}: mask is {mask.shape[1]}x{mask.shape[0]} but "
-                    f"{path.name} is {rgb.shape[1]}x{rgb.shape[0]}; masks must match their photo"
-                )
+            mask = dof_io.read_mask(domain.mask_path(path), size=rgb.shape[:2])
     image_t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
     mask_t = None if mask is None else torch.from_numpy(np.ascontiguousarray(mask))[None]
     return image_t, mask_t

@@ -208,7 +208,7 @@ def find_mask(photo: Path, masks_dir: Path | None) -> Path:
         if candidate.is_file():
             return candidate
         raise dof_io.ImageReadError(photo, f"no mask {candidate}: make one with dof seg")
-    if dof_io.open_image(photo).mode in ("RGBA", "LA", "PA"):
+    if dof_io.has_alpha_mask(photo):
         return photo
     raise dof_io.ImageReadError(photo, "no mask: give --masks DIR or an RGBA photo (dof seg)")
 
@@ -232,12 +232,7 @@ def apply_to_photo(
     if overlay or both:
         if mask is None:
             raise ShapeError("overlay needs a mask path")
-        mask_np = dof_io.read_mask(mask)
-        if mask_np.shape != rgb.shape[:2]:
-            raise dof_io.ImageReadError(
-                mask, f"mask is {mask_np.shape[1]}x{mask_np.shape[0]}, photo {rgb.shape[1]}x"
-                f"{rgb.shape[0]}: the mask must be made at the photo's size"
-            )  # fmt: skip
+        mask_np = dof_io.read_mask(mask, size=rgb.shape[:2])
         mask_t = torch.from_numpy(mask_np)[None, None]
     plain = translate(generator, image)
     results = {}

@@ -125,10 +125,41 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+def has_alpha_mask(source: Image.Image | str | Path) -> bool:
+    """Whether an image carries a person mask in its alpha channel (the dof-seg RGBA format).
+
+    The one rule every package uses: an alpha band (RGBA, LA, PA) or transparency data that
+    Pillow turns into one (a palette or grey PNG with a ``tRNS`` chunk). Given a path, only the
+    header is read.
+
+    Raises:
+        ImageReadError: when ``source`` is a path that cannot be opened as an image.
+    """
+    if isinstance(source, Image.Image):
+        return bool(source.has_transparency_data)
+    path = Path(source)
+    try:
+        with Image.open(path) as image:
+            return bool(image.has_transparency_data)
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as err:
+        raise ImageReadError(path, f"not an image file Pillow can read ({err})") from err
+
+
+def _photo_part(image: Image.Image) -> RGBArray:
+    """The colour of an alpha-carrying image with the alpha dropped (not flattened)."""
+    return np.asarray(image.convert("RGBA").convert("RGB"), dtype=np.uint8).copy()
+
+
+def _alpha_part(image: Image.Image) -> MaskArray:
+    alpha = np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
+    return alpha.astype(np.float32)
+
+
 def read_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> RGBArray:
     """Read a photo as an (H, W, 3) uint8 RGB array, EXIF orientation applied.
 
-    For an RGBA mask file (the dof-seg format) this returns the photo part.
+    For an image that carries its mask in alpha (:func:`has_alpha_mask`; the dof-seg format)
+    this returns the photo part: the stored colours with the alpha dropped.
 
     Raises:
         ImageReadError: when the file cannot be read; the message names it.
@@ -142,23 +173,63 @@ def decode_rgb(data: bytes, name: str | Path, *, max_pixels: int = MAX_PIXELS) -
 
 
 def _rgb_array(image: Image.Image) -> RGBArray:
-    if image.mode == "RGBA":  # keep the photo, drop the mask
-        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    if has_alpha_mask(image):
+        return _photo_part(image)  # keep the photo, drop the mask
     return np.asarray(to_rgb(image), dtype=np.uint8).copy()
 
 
-def read_mask(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> MaskArray:
-    """Read a person mask as an (H, W) float32 array in [0, 1].
+def read_rgba(
+    path: str | Path, *, max_pixels: int = MAX_PIXELS
+) -> tuple[RGBArray, MaskArray | None]:
+    """Read a photo and, when it carries one in alpha, its mask, decoding the file once.
 
-    Accepts the RGBA format (alpha = mask), a grey PNG (0..255 or 0/1), a 16-bit PNG or a 1-bit
-    image. A grey mask stored only as 0 and 1 is recognised and scaled to 0 and 1.
+    Returns:
+        ((H, W, 3) uint8 photo, (H, W) float32 mask in [0, 1] or None).
 
     Raises:
         ImageReadError: when the file cannot be read.
     """
     image = open_image(path, max_pixels=max_pixels)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        return np.asarray(image.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
+    return _rgb_array(image), _alpha_part(image) if has_alpha_mask(image) else None
+
+
+def read_mask(
+    path: str | Path,
+    *,
+    size: tuple[int, int] | None = None,
+    what: str = "mask",
+    max_pixels: int = MAX_PIXELS,
+) -> MaskArray:
+    """Read a person mask (or any one-channel map, such as a depth map) as an (H, W) float32
+    array in [0, 1].
+
+    Accepts the RGBA format (alpha = mask, see :func:`has_alpha_mask`), a grey PNG (0..255 or
+    0/1), a 16-bit PNG or a 1-bit image. A grey mask stored only as 0 and 1 is recognised and
+    scaled to 0 and 1.
+
+    Args:
+        path: the mask file.
+        size: (H, W) of the photo it belongs to; a mask of another size is refused.
+        what: what the file is, for messages ("mask", "depth map").
+        max_pixels: see :func:`open_image`.
+
+    Raises:
+        ImageReadError: when the file cannot be read, or its size is not ``size``.
+    """
+    mask = _read_map(path, max_pixels)
+    if size is not None and mask.shape != tuple(size):
+        raise ImageReadError(
+            path,
+            f"the {what} is {mask.shape[1]}x{mask.shape[0]} but its photo is {size[1]}x{size[0]}"
+            f"; it belongs to another photo or must be made at the photo's size",
+        )
+    return mask
+
+
+def _read_map(path: str | Path, max_pixels: int) -> MaskArray:
+    image = open_image(path, max_pixels=max_pixels)
+    if has_alpha_mask(image):
+        return _alpha_part(image)
     if image.mode.startswith("I"):
         array = np.asarray(image, dtype=np.float32)
         peak = 65535.0 if array.max(initial=0) > 255 else 255.0

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+import dof_io
 from dof_io import DofIOError, read_rgb, write_rgba
 from dof_seg.base import Segmenter
 from dof_seg.errors import DofSegError
@@ -37,37 +38,7 @@ class SegmentReport:
 
 def output_path(photo: str | Path, out_dir: str | Path) -> Path:
     """Where the RGBA mask of ``photo`` goes: ``out_dir/<stem>.png``."""
-    return Path(out_dir) / f"{Path(photo).stem}.png"
-
-
-def plan(
-    photos: Iterable[str | Path], out_dir: str | Path, *, overwrite: bool = False
-) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
-    """Split photos into (to do, already done, refused with a reason).
-
-    Refused: a second photo with the same stem (both would write the same file), and a photo
-    whose output is itself or another input photo (originals are never overwritten).
-    """
-    todo: list[Path] = []
-    skipped: list[Path] = []
-    refused: list[tuple[Path, str]] = []
-    owners: dict[Path, Path] = {}
-    paths = [Path(p) for p in photos]
-    inputs = {p.resolve() for p in paths}
-    for photo in paths:
-        target = output_path(photo, out_dir)
-        if target.resolve() == photo.resolve():
-            refused.append((photo, "its mask would overwrite the photo itself; use another -o"))
-        elif target.resolve() in inputs:
-            refused.append(
-                (photo, f"its mask would overwrite the input photo {target}; use another -o")
-            )
-        elif target in owners:
-            refused.append((photo, f"same output name {target.name} as {owners[target]}"))
-        else:
-            owners[target] = photo
-            (skipped if target.exists() and not overwrite else todo).append(photo)
-    return todo, skipped, refused
+    return dof_io.output_path(photo, out_dir)
 
 
 def _read(photo: Path) -> npt.NDArray[np.uint8] | str:
@@ -122,9 +93,10 @@ def iter_segment_files(
         raise DofSegError(f"batch_size must be >= 1; got {batch_size}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    todo, skipped, refused = plan(photos, out_dir, overwrite=overwrite)
-    yield from (SegmentEvent(photo, "skipped") for photo in skipped)
-    yield from (SegmentEvent(photo, "failed", reason) for photo, reason in refused)
+    plan = dof_io.plan_outputs(photos, out_dir, overwrite=overwrite)
+    yield from (SegmentEvent(photo, "skipped") for photo in plan.skipped)
+    yield from (SegmentEvent(photo, "failed", reason) for photo, reason in plan.refused)
+    todo = [planned.photo for planned in plan.todo]
     with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as writer:
         batches = list(_batches(todo, batch_size))
         loads = [reader.submit(_read_all, batch) for batch in batches[:1]]

@@ -1,0 +1,111 @@
+"""Which output file each photo of a batch job goes to: one planner for every command.
+
+The rules, the same for `dof seg`, `dof smooth` and `dof apply`:
+
+- photo ``x.jpg`` writes ``OUT/x<tail>`` for each of the job's tails (``.png``, ``_overlay.png``);
+- an output that is the photo itself, another input photo or a protected input (a mask, a depth
+  map) is refused: inputs are never overwritten;
+- two photos that would write the same file: the second is refused (rename one of them);
+- a photo whose outputs all exist is skipped unless ``overwrite``, so an interrupted job resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class PlannedPhoto:
+    """One photo to do and the file each of its outputs goes to (``{key: path}``)."""
+
+    photo: Path
+    targets: dict[str, Path]
+
+    @property
+    def target(self) -> Path:
+        """The output, for jobs that write one file per photo."""
+        return next(iter(self.targets.values()))
+
+
+@dataclass(frozen=True)
+class OutputPlan:
+    """What :func:`plan_outputs` decided: photos to do, already done, and refused (with why)."""
+
+    todo: list[PlannedPhoto] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    refused: list[tuple[Path, str]] = field(default_factory=list)
+
+
+def output_path(photo: str | Path, out_dir: str | Path, tail: str = ".png") -> Path:
+    """Where an output of ``photo`` goes: ``out_dir/<stem><tail>``."""
+    return Path(out_dir) / f"{Path(photo).stem}{tail}"
+
+
+def protected_inputs(
+    photos: Iterable[str | Path], folders: Iterable[str | Path | None], tail: str = ".png"
+) -> set[Path]:
+    """The per-photo input files ``folder/<stem><tail>`` (masks, depth maps) a job reads."""
+    stems = [Path(p).stem for p in photos]
+    return {
+        (Path(folder) / f"{stem}{tail}").resolve()
+        for folder in folders
+        if folder is not None
+        for stem in stems
+    }
+
+
+def plan_outputs(
+    photos: Iterable[str | Path],
+    out_dir: str | Path,
+    *,
+    tails: Mapping[str, str] | None = None,
+    protected: Iterable[str | Path] = (),
+    overwrite: bool = False,
+) -> OutputPlan:
+    """Decide, for each photo, which files it writes, or why it must not run.
+
+    Args:
+        photos: the input photos, in order (the first of two same-named photos wins).
+        out_dir: the output folder.
+        tails: ``{key: tail}``, one output ``out_dir/<stem><tail>`` per key; default
+            ``{"": ".png"}``.
+        protected: other input files that must never be written (masks, depth maps); every
+            photo is protected as well.
+        overwrite: plan photos whose outputs all exist instead of skipping them.
+
+    Returns:
+        An :class:`OutputPlan`; nothing is created or written.
+    """
+    tails = dict(tails) if tails is not None else {"": ".png"}
+    paths = [Path(p) for p in photos]
+    inputs = {p.resolve() for p in paths} | {Path(p).resolve() for p in protected}
+    plan = OutputPlan()
+    owners: dict[Path, Path] = {}
+    for photo in paths:
+        targets = {key: output_path(photo, out_dir, tail) for key, tail in tails.items()}
+        reason = _refusal(photo, targets.values(), inputs, owners)
+        if reason is not None:
+            plan.refused.append((photo, reason))
+            continue
+        owners.update({target.resolve(): photo for target in targets.values()})
+        if not overwrite and all(target.exists() for target in targets.values()):
+            plan.skipped.append(photo)
+        else:
+            plan.todo.append(PlannedPhoto(photo, targets))
+    return plan
+
+
+def _refusal(
+    photo: Path, targets: Iterable[Path], inputs: set[Path], owners: dict[Path, Path]
+) -> str | None:
+    for target in targets:
+        key = target.resolve()
+        if key == photo.resolve():
+            return f"{target} would overwrite the photo itself; choose another -o"
+        if key in inputs:
+            return f"{target} is an input (photo, mask or depth map); choose another -o"
+        if key in owners:
+            return f"{owners[key]} also writes {target}; rename one of them"
+    return None
