@@ -56,6 +56,10 @@ def test_dry_run_prints_the_resolved_config(tmp_path: Path, preset: str) -> None
         (["--preset", "combined", "--batch-size", "0"], "--batch-size: must be at least 1"),
         (["--preset", "pix2pix"], "--preset: choose one of cyclegan, mask-loss, mask-overlay"),
         (["--size", "64"], "--preset: choose one of"),
+        (
+            ["--preset", "combined", "--precision", "fp16", "--device", "cpu"],
+            "--precision: fp16 needs a CUDA device",
+        ),
     ],
 )
 def test_bad_options_are_refused_before_any_work(
@@ -91,11 +95,14 @@ def test_stop_and_resume_through_the_command_line(tmp_path: Path, tiny_data: Pat
     assert "--size: this run was started with 32" in changed.output
     dry = CliRunner().invoke(main, ["--out", str(out), "--resume", "--dry-run"])
     assert json.loads(dry.output)["max_steps"] is None  # a resumed run goes to the end
-    done = CliRunner().invoke(main, ["--out", str(out), "--resume", "--no-progress"])
+    resume = ["--out", str(out), "--resume", "--no-progress", "--precision", "bf16"]
+    done = CliRunner().invoke(main, [*resume, "--channels-last"])  # another precision and layout
     assert done.exit_code == 0, done.output
     assert "finished run: 6 steps, 2 epochs" in done.output
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5, 6]
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["precision"], saved["channels_last"]) == ("bf16", True)
 
 
 def _real_dataset(

@@ -47,6 +47,15 @@ from dof_cli.common import device_option, resolve_device
 @click.option("--lr", type=float, help="Adam learning rate (default 2e-4).")
 @click.option("--seed", type=int, help="Seed of every random draw (default 0).")
 @click.option("--deterministic/--no-deterministic", default=None, help="Deterministic kernels.")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    help="Autocast dtype of forward passes and losses (default auto: bf16 where the device "
+    "has native bf16, else fp32; fp16 is CUDA only). Weights and checkpoints stay fp32.",
+)
+@click.option(
+    "--channels-last/--no-channels-last", default=None, help="NHWC memory layout (default off)."
+)
 @click.option("--max-steps", type=int, help="Stop (with a checkpoint) after this global step.")
 @click.option("--sample-every", type=int, help="Write a sample grid every N steps (default 500).")
 @click.option("--checkpoint-every", type=int, help="Write last.pt every N steps (default 2000).")

@@ -26,6 +26,7 @@ from dof_gan.errors import ConfigError
 GAN_MODES = ("lsgan", "vanilla")
 UPSAMPLINGS = ("transpose", "resize")
 MASK_READINGS = ("paper", "author")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")  # see dof_gan.precision
 CONFIG_VERSION = 1
 
 
@@ -123,6 +124,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     deterministic: bool = False
+    precision: str = "auto"  # autocast dtype: auto, fp32, bf16, fp16 (dof_gan.precision)
+    channels_last: bool = False  # networks and batches in NHWC memory layout
     max_steps: int | None = None
     sample_every: int = 500
     checkpoint_every: int = 2000

@@ -31,6 +31,11 @@ def _check_pair(name: str, a: Tensor, b: Tensor, mask: Tensor | None = None) -> 
         )
 
 
+def _full(tensor: Tensor) -> Tensor:
+    """At least float32: losses of bf16/fp16 activations (autocast) are computed in float32."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
+
+
 def gan_loss(prediction: Tensor, target_is_real: bool, mode: str = "lsgan") -> Tensor:
     """Adversarial loss on discriminator scores.
 
@@ -43,6 +48,7 @@ def gan_loss(prediction: Tensor, target_is_real: bool, mode: str = "lsgan") -> T
     Returns:
         Scalar tensor.
     """
+    prediction = _full(prediction)  # losses stay float32 under autocast
     target = torch.ones_like(prediction) if target_is_real else torch.zeros_like(prediction)
     if mode == "lsgan":
         return F.mse_loss(prediction, target)
@@ -54,13 +60,13 @@ def gan_loss(prediction: Tensor, target_is_real: bool, mode: str = "lsgan") -> T
 def cycle_loss(reconstructed: Tensor, real: Tensor) -> Tensor:
     """Cycle consistency (eq. 1, one direction): mean |F(G(a)) - a|. Scalar."""
     _check_pair("cycle_loss", reconstructed, real)
-    return (reconstructed - real).abs().mean()
+    return (_full(reconstructed) - _full(real)).abs().mean()
 
 
 def identity_loss(same: Tensor, real: Tensor) -> Tensor:
     """Identity (eq. 2, one direction): mean |G(b) - b|. Scalar."""
     _check_pair("identity_loss", same, real)
-    return (same - real).abs().mean()
+    return (_full(same) - _full(real)).abs().mean()
 
 
 def cut_out(image: Tensor, mask: Tensor) -> Tensor:
@@ -90,12 +96,12 @@ def mask_loss(
     """
     _check_pair("mask_loss", generated, real, mask)
     cut_generated, cut_real = cut_out(generated, mask), cut_out(real, mask)
-    pixel = (cut_generated - cut_real).abs().mean()
+    pixel = (_full(cut_generated) - _full(cut_real)).abs().mean()
     if vgg is None:
         return pixel, pixel.new_zeros(())
     with torch.no_grad():  # the real cut-out is a fixed target
-        target = vgg(cut_real)
-    perceptual = (vgg(cut_generated) - target).abs().mean()
+        target = _full(vgg(cut_real))
+    perceptual = (_full(vgg(cut_generated)) - target).abs().mean()
     return pixel, perceptual
 
 

@@ -15,6 +15,7 @@ from dof_gan.config import (
     CONFIG_VERSION,
     GAN_MODES,
     MASK_READINGS,
+    PRECISIONS,
     PRESETS,
     UPSAMPLINGS,
     DataConfig,
@@ -59,6 +60,8 @@ OPTION_FIELDS: dict[str, str] = {
     "seed": "seed",
     "device": "device",
     "deterministic": "deterministic",
+    "precision": "precision",
+    "channels_last": "channels_last",
     "max_steps": "max_steps",
     "sample_every": "sample_every",
     "checkpoint_every": "checkpoint_every",
@@ -70,7 +73,7 @@ _FIELD_TO_OPTION = {path: option for option, path in OPTION_FIELDS.items()}
 #: what it computes.
 RESUME_OVERRIDES = frozenset(
     {"device", "max_steps", "workers", "data", "sample_every", "checkpoint_every",
-     "keep_checkpoints", "deterministic"}
+     "keep_checkpoints", "deterministic", "precision", "channels_last"}
 )  # fmt: skip
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -232,10 +235,17 @@ def validate_config(config: TrainConfig) -> None:
             raise ConfigError(flag(path), f"must be below 1; got {_get(config, path)}")
     if not isinstance(config.loss.vgg_weights, str) or not config.loss.vgg_weights:
         raise ConfigError("--vgg-weights", "give imagenet, none, or the path of a .pth file")
-    for path in ("data.flip", "mask_overlay", "overlay_at_test", "deterministic"):
+    for path in ("data.flip", "mask_overlay", "overlay_at_test", "deterministic", "channels_last"):
         if not isinstance(_get(config, path), bool):
             raise ConfigError(flag(path), f"must be true or false; got {_get(config, path)!r}")
     _check_device(config.device)
+    _check_choice("precision", config.precision, PRECISIONS)
+    if config.precision == "fp16" and not config.device.startswith("cuda"):
+        raise ConfigError(
+            "--precision",
+            f"fp16 needs a CUDA device (it trains with a gradient scaler); got --device "
+            f"{config.device}: use bf16 (or auto) there",
+        )
 
 
 def _given(options: Mapping[str, Any]) -> dict[str, Any]:

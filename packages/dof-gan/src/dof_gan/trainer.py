@@ -29,6 +29,7 @@ from dof_gan.data import EpochPlanner, UnpairedDataset
 from dof_gan.errors import DatasetError, WeightsError
 from dof_gan.losses import CycleGANLoss
 from dof_gan.pool import ImagePool
+from dof_gan.precision import autocast, grad_scaler, resolve_precision
 from dof_gan.steps import Batch, CycleGAN, Translations, discriminator_step, generator_step
 from dof_gan.steps import set_requires_grad as _set_requires_grad
 from dof_gan.vgg import VGGFeatures, build_vgg
@@ -57,6 +58,20 @@ def _mask_loss_vgg(config: TrainConfig) -> VGGFeatures | None:
 def lr_factor(epoch: int, n_epochs: int, n_epochs_decay: int) -> float:
     """Learning-rate multiplier in epoch ``epoch`` (0-based): 1, then linear decay."""
     return 1.0 - max(0, epoch + 1 - n_epochs) / (n_epochs_decay + 1)
+
+
+def _match_parameter_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give loaded optimizer state (Adam's moments) the memory layout of its parameters.
+
+    A checkpoint written with channels_last and resumed without it (or the other way round)
+    would otherwise pair NCHW weights with NHWC moments; values are copied exactly.
+    """
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                moment = isinstance(value, torch.Tensor) and value.shape == param.shape
+                if moment and value.stride() != param.stride():
+                    optimizer.state[param][key] = torch.empty_like(param).copy_(value)
 
 
 class StopFlag:
@@ -90,9 +105,14 @@ class Trainer:
                 f"{config.data.root}: store them as the images' alpha channel (dof seg writes "
                 "RGBA PNGs) or as maskA/<stem>.png and maskB/<stem>.png"
             )
+        self.precision = resolve_precision(config.precision, self.device)
+        self.scaler = grad_scaler(self.precision, self.device)  # a no-op unless fp16
         self.model = CycleGAN(config).to(self.device)
         vgg = _mask_loss_vgg(config) if self.dataset.has_masks else None
         self.loss = CycleGANLoss(config.loss, vgg).to(self.device)
+        if config.channels_last:  # NHWC weights; to_batch gives the images the same layout
+            self.model.to(memory_format=torch.channels_last)
+            self.loss.to(memory_format=torch.channels_last)
         betas = (config.beta1, config.beta2)
         G_params = itertools.chain(self.model.G.parameters(), self.model.F.parameters())
         D_params = itertools.chain(self.model.D_A.parameters(), self.model.D_B.parameters())
@@ -117,23 +137,31 @@ class Trainer:
         self.elapsed = 0.0  # training seconds before this process
 
     def train_step(self, batch: Batch) -> tuple[dict[str, torch.Tensor], Translations]:
-        """One optimisation step: the generator step, then the discriminator step."""
-        model, D = self.model, [self.model.D_A, self.model.D_B]
+        """One optimisation step: the generator step, then the discriminator step.
+
+        Forward passes and losses run under the precision's autocast; backward passes and
+        optimizer steps outside it. The scaler does nothing unless the precision is fp16.
+        """
+        model, D, scaler = self.model, [self.model.D_A, self.model.D_B], self.scaler
         # generators (backward_G): the discriminators are fixed judges here
         _set_requires_grad(D, False)
         self.opt_G.zero_grad(set_to_none=True)
-        G_total, terms, images = generator_step(
-            model, self.loss, batch, overlay=self.config.mask_overlay
-        )
-        torch.autograd.backward(G_total)
-        self.opt_G.step()
-        # discriminators (backward_D): real images against fakes from the pools
+        with autocast(self.precision, self.device):
+            G_total, terms, images = generator_step(
+                model, self.loss, batch, overlay=self.config.mask_overlay
+            )
+        torch.autograd.backward(scaler.scale(G_total))
+        scaler.step(self.opt_G)
+        # discriminators (backward_D): real images against fakes from the pools (kept fp32)
         _set_requires_grad(D, True)
         self.opt_D.zero_grad(set_to_none=True)
-        fake_A, fake_B = self.pool_A.query(images.fake_A), self.pool_B.query(images.fake_B)
-        D_terms = discriminator_step(model, self.loss, batch, fake_A, fake_B)
-        torch.autograd.backward(D_terms["D_A"] + D_terms["D_B"])
-        self.opt_D.step()
+        fake_A = self.pool_A.query(images.fake_A.float())
+        fake_B = self.pool_B.query(images.fake_B.float())
+        with autocast(self.precision, self.device):
+            D_terms = discriminator_step(model, self.loss, batch, fake_A, fake_B)
+        torch.autograd.backward(scaler.scale(D_terms["D_A"] + D_terms["D_B"]))
+        scaler.step(self.opt_D)
+        scaler.update()
         return {**terms, **D_terms}, images
 
     def state_dict(self) -> dict[str, Any]:
@@ -144,20 +172,31 @@ class Trainer:
             "epoch": self.epoch,
             "position": self.position,
             "elapsed": self.elapsed,
-            "networks": {
-                name: getattr(self.model, name).state_dict() for name in ("G", "F", "D_A", "D_B")
+            "networks": {  # plain float32 contiguous weights, whatever the run's layout
+                name: {key: value.contiguous() for key, value in network.state_dict().items()}
+                for name, network in self._networks().items()
             },
             "optimizers": {"G": self.opt_G.state_dict(), "D": self.opt_D.state_dict()},
             "schedulers": {"G": self.sched_G.state_dict(), "D": self.sched_D.state_dict()},
+            "scaler": self.scaler.state_dict(),  # empty unless fp16
+            "precision": self.precision,  # what this run resolved (informative only)
             "pools": {"A": self.pool_A.state_dict(), "B": self.pool_B.state_dict()},
             "rng": {**rng_states(), "planner_epoch_start": self.epoch_state},
         }
 
+    def _networks(self) -> dict[str, torch.nn.Module]:
+        """The four plain networks by their checkpoint names (never a compiled or DDP wrapper)."""
+        return {name: getattr(self.model, name) for name in ("G", "F", "D_A", "D_B")}
+
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s output, in any precision and memory layout."""
         for name, weights in state["networks"].items():
-            getattr(self.model, name).load_state_dict(weights)
-        self.opt_G.load_state_dict(state["optimizers"]["G"])
-        self.opt_D.load_state_dict(state["optimizers"]["D"])
+            self._networks()[name].load_state_dict(weights)
+        for optimizer, key in ((self.opt_G, "G"), (self.opt_D, "D")):
+            optimizer.load_state_dict(state["optimizers"][key])
+            _match_parameter_layout(optimizer)
+        if self.scaler.is_enabled() and state.get("scaler"):  # from an fp16 run
+            self.scaler.load_state_dict(state["scaler"])
         self.sched_G.load_state_dict(state["schedulers"]["G"])
         self.sched_D.load_state_dict(state["schedulers"]["D"])
         self.pool_A.load_state_dict(state["pools"]["A"], device=self.device)
@@ -195,8 +234,12 @@ class Trainer:
 
     def to_batch(self, item: dict[str, torch.Tensor]) -> Batch:
         def get(key: str) -> torch.Tensor | None:
-            return item[key].to(self.device, non_blocking=True) if key in item else None
+            if key not in item:
+                return None
+            tensor = item[key].to(self.device, non_blocking=True)
+            return tensor.contiguous(memory_format=torch.channels_last) if channels_last else tensor
 
+        channels_last = self.config.channels_last
         real_A, real_B = get("A"), get("B")
         assert real_A is not None and real_B is not None
         return Batch(real_A, real_B, get("mask_A"), get("mask_B"))
@@ -221,6 +264,9 @@ class Trainer:
         if self.step >= limit:  # resumed with a --max-steps already reached
             return TrainResult(run, self.step, self.epoch, finished=self.epoch >= total_epochs)
         started = time.perf_counter() - self.elapsed
+        if progress:
+            layout = ", channels_last" if config.channels_last else ""
+            tqdm.write(f"training {config.name} on {self.device} in {self.precision}{layout}")
         bar = tqdm(total=total_steps, initial=self.step, disable=not progress, unit="step",
                    desc=f"training {config.name}", dynamic_ncols=True)  # fmt: skip
         with bar:
