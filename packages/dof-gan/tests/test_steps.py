@@ -111,3 +111,34 @@ def test_step_gradients_reach_the_right_networks(
     (D_terms["D_A"] + D_terms["D_B"]).backward()
     assert all(p.grad is not None for p in model.D_B.parameters())
     assert all(p.grad is None for p in model.G.parameters())  # fakes are detached
+
+
+def _other(images: torch.Tensor, seed: int) -> torch.Tensor:
+    return torch.rand(images.shape, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def test_each_discriminator_judges_only_its_own_domain(
+    model_and_loss: tuple[CycleGAN, CycleGANLoss, TrainConfig],
+) -> None:
+    """D_A sees real A against F(b); D_B sees real B against G(a): changing the other domain's
+    images (real or fake) leaves a discriminator's loss exactly as it was."""
+    model, loss, _ = model_and_loss
+    batch = _batch()
+    fake_A, fake_B = _other(batch.real_A, 1), _other(batch.real_B, 2)
+    with torch.no_grad():
+        base = discriminator_step(model, loss, batch, fake_A, fake_B)
+        new_B = Batch(batch.real_A, _other(batch.real_B, 3), batch.mask_A, batch.mask_B)
+        b_changed = discriminator_step(model, loss, new_B, fake_A, _other(fake_B, 4))
+        new_A = Batch(_other(batch.real_A, 5), batch.real_B, batch.mask_A, batch.mask_B)
+        a_changed = discriminator_step(model, loss, new_A, _other(fake_A, 6), fake_B)
+    assert torch.equal(b_changed["D_A"], base["D_A"]) and not torch.equal(
+        b_changed["D_B"], base["D_B"]
+    )
+    assert torch.equal(a_changed["D_B"], base["D_B"]) and not torch.equal(
+        a_changed["D_A"], base["D_A"]
+    )
+    # and each fake goes to its own judge: fake_A (= F(b), domain A) to D_A
+    with torch.no_grad():
+        only_fake_A = discriminator_step(model, loss, batch, _other(fake_A, 7), fake_B)
+    assert torch.equal(only_fake_A["D_B"], base["D_B"])
+    assert not torch.equal(only_fake_A["D_A"], base["D_A"])

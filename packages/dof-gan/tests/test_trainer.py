@@ -178,3 +178,19 @@ def test_worker_processes_do_not_change_the_numbers(
         config = make_config(tiny_data, workers=workers, batch_size=2, max_steps=3)
         train(config, tmp_path / f"w{workers}", progress=False)
     assert _losses(tmp_path / "w2") == _losses(tmp_path / "w0")
+
+
+def test_each_image_pool_keeps_its_own_domains_fakes(
+    tiny_data: Path, make_config: Callable[..., TrainConfig]
+) -> None:
+    """pool_A holds F(b) (domain A fakes, shown to D_A), pool_B holds G(a): after a first step
+    (pools not yet full, so they store every fake) each pool holds exactly its own."""
+    from dof_gan.trainer import Trainer
+
+    trainer = Trainer(make_config(tiny_data, pool_size=4))
+    batch = trainer.to_batch(next(iter(trainer.loader())))
+    _, images = trainer.train_step(batch)
+    assert len(trainer.pool_A.images) == len(trainer.pool_B.images) == batch.real_A.shape[0]
+    assert torch.equal(torch.cat(trainer.pool_A.images), images.fake_A.detach())
+    assert torch.equal(torch.cat(trainer.pool_B.images), images.fake_B.detach())
+    assert not torch.equal(images.fake_A, images.fake_B)

@@ -66,3 +66,28 @@ def test_found_file_is_used_without_download(
     path.parent.mkdir(parents=True)
     torch.save({f"features.{k}": v for k, v in VGGFeatures().features.state_dict().items()}, path)
     assert isinstance(build_vgg("imagenet"), VGGFeatures)
+
+
+def test_same_layers_and_results_as_torchvisions_vgg19(tmp_path: Path) -> None:
+    """Ours is torchvision's ``vgg19().features[:14]``, ending at relu3_2: a full VGG-19 state
+    dict gives the very same features as torchvision's own network cut there."""
+    from torchvision.models import vgg19
+
+    from dof_gan.vgg import RELU3_2
+
+    torch.manual_seed(0)
+    full = vgg19(weights=None).eval()
+    cut = full.features[: RELU3_2 + 1]
+    assert isinstance(cut[RELU3_2], torch.nn.ReLU)
+    conv3_2 = cut[RELU3_2 - 1]
+    assert isinstance(conv3_2, torch.nn.Conv2d)
+    assert (conv3_2.in_channels, conv3_2.out_channels) == (256, 256)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in cut) == 6  # conv1_1 .. conv3_2
+    torch.save(full.state_dict(), tmp_path / "vgg19.pth")
+    ours = build_vgg(str(tmp_path / "vgg19.pth"))
+    x = torch.rand(2, 3, 24, 20) * 2 - 1
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        expected = cut(((x + 1) / 2 - mean) / std)
+    assert torch.equal(ours(x), expected)

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from dof_gan.config import TrainConfig
 from dof_gan.losses import CycleGANLoss, cycle_loss, identity_loss, mask_overlay
 from dof_gan.networks import build_discriminator, build_generator
+from dof_gan.seeds import stream_seed
 
 
 class CycleGAN(nn.Module):
@@ -23,10 +24,10 @@ class CycleGAN(nn.Module):
     def __init__(self, config: TrainConfig) -> None:
         super().__init__()
         seed = config.seed
-        self.G = build_generator(config.generator, seed=seed * 4 + 1)
-        self.F = build_generator(config.generator, seed=seed * 4 + 2)
-        self.D_A = build_discriminator(config.discriminator, seed=seed * 4 + 3)
-        self.D_B = build_discriminator(config.discriminator, seed=seed * 4 + 4)
+        self.G = build_generator(config.generator, seed=stream_seed(seed, "G"))
+        self.F = build_generator(config.generator, seed=stream_seed(seed, "F"))
+        self.D_A = build_discriminator(config.discriminator, seed=stream_seed(seed, "D_A"))
+        self.D_B = build_discriminator(config.discriminator, seed=stream_seed(seed, "D_B"))
 
 
 @dataclass(frozen=True)

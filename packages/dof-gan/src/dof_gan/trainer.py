@@ -30,6 +30,7 @@ from dof_gan.errors import DatasetError, WeightsError
 from dof_gan.losses import CycleGANLoss
 from dof_gan.pool import ImagePool
 from dof_gan.precision import autocast, grad_scaler, resolve_precision
+from dof_gan.seeds import stream_seed
 from dof_gan.steps import Batch, CycleGAN, Translations, discriminator_step, generator_step
 from dof_gan.steps import set_requires_grad as _set_requires_grad
 from dof_gan.vgg import VGGFeatures, build_vgg
@@ -43,7 +44,7 @@ def _mask_loss_vgg(config: TrainConfig) -> VGGFeatures | None:
     the run. Where the term is trained, missing weights stop the run with the WeightsError.
     """
     try:
-        return build_vgg(config.loss.vgg_weights, seed=config.seed)
+        return build_vgg(config.loss.vgg_weights, seed=stream_seed(config.seed, "vgg"))
     except WeightsError as err:
         if config.loss.lambda_mask_vgg > 0:
             raise
@@ -124,11 +125,13 @@ class Trainer:
 
         self.sched_G = LambdaLR(self.opt_G, rule)
         self.sched_D = LambdaLR(self.opt_D, rule)
-        self.pool_A = ImagePool(config.pool_size, seed=config.seed * 4 + 5)  # fakes for D_A
-        self.pool_B = ImagePool(config.pool_size, seed=config.seed * 4 + 6)  # fakes for D_B
+        seed = config.seed
+        self.pool_A = ImagePool(config.pool_size, seed=stream_seed(seed, "pool_A"))  # F(b) for D_A
+        self.pool_B = ImagePool(config.pool_size, seed=stream_seed(seed, "pool_B"))  # G(a) for D_B
         self.planner = EpochPlanner(
-            len(self.dataset.A.images), len(self.dataset.B.images), seed=config.seed * 4 + 7
-        )
+            len(self.dataset.A.images), len(self.dataset.B.images),
+            seed=stream_seed(seed, "planner"),
+        )  # fmt: skip
         self.steps_per_epoch = math.ceil(len(self.dataset) / config.batch_size)
         self.step = 0  # optimisation steps done
         self.epoch = 0  # epochs completed

@@ -1,26 +1,32 @@
 """VGG-19 features up to relu3_2 for the mask loss (eq. 11), frozen.
 
-The layers match torchvision's ``vgg19().features[:14]`` exactly, so its ImageNet checkpoint
-(``vgg19-dcbb9e9d.pth``, IMAGENET1K_V1) loads by name; the classifier is never built. Inputs are
-our [-1, 1] images: they are mapped to [0, 1] and ImageNet-normalised here, explicitly.
+torchvision builds the layers (``make_layers`` on VGG-19's configuration ``cfgs["E"]``, the
+first 14 modules of ``vgg19().features``: conv1_1 ... conv3_2 and its ReLU, index 13) and
+fetches the weights (:class:`torchvision.models.VGG19_Weights`: its URL, hash check and cache in
+the torch hub ``checkpoints`` folder); the classifier is never built. Inputs are our [-1, 1]
+images: they are mapped to [0, 1] and ImageNet-normalised here, explicitly.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torchvision.models import VGG19_Weights
+from torchvision.models.vgg import cfgs, make_layers
 
 from dof_gan.errors import WeightsError
 
-VGG19_FILE = "vgg19-dcbb9e9d.pth"
-VGG19_URL = "https://download.pytorch.org/models/" + VGG19_FILE
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-# torchvision's VGG-19 configuration up to relu3_2: conv1_1 conv1_2 pool conv2_1 conv2_2 pool
-# conv3_1 conv3_2 -> features indices 0..13, relu3_2 = index 13.
-_LAYERS: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256)
+WEIGHTS = VGG19_Weights.IMAGENET1K_V1
+VGG19_URL: str = WEIGHTS.url
+VGG19_FILE = VGG19_URL.rsplit("/", 1)[-1]  # vgg19-dcbb9e9d.pth
+IMAGENET_MEAN = tuple(WEIGHTS.transforms().mean)
+IMAGENET_STD = tuple(WEIGHTS.transforms().std)
+#: VGG-19 ("E") up to conv3_2: 64 64 M 128 128 M 256 256 -> ``features[:14]``, relu3_2 = 13.
+RELU3_2 = 13
+_LAYERS = cfgs["E"][:8]
 
 
 def vgg_checkpoint_path() -> Path:
@@ -36,16 +42,7 @@ class VGGFeatures(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        channels = 3
-        for item in _LAYERS:
-            if item == "M":
-                layers.append(nn.MaxPool2d(2, 2))
-            else:
-                assert isinstance(item, int)
-                layers += [nn.Conv2d(channels, item, 3, padding=1), nn.ReLU(inplace=True)]
-                channels = item
-        self.features = nn.Sequential(*layers)
+        self.features = make_layers(_LAYERS)  # == vgg19().features[: RELU3_2 + 1]
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
@@ -72,18 +69,24 @@ def build_vgg(weights: str = "imagenet", *, seed: int = 0) -> VGGFeatures:
         model = VGGFeatures()  # "none": torch's default conv init, from ``seed``
     if weights == "none":
         return model
-    path = _fetch_imagenet() if weights == "imagenet" else Path(weights)
+    if weights == "imagenet":
+        path = vgg_checkpoint_path()
+        if not path.is_file():  # first use: torchvision downloads, checks the hash, caches
+            _pick(model, _download_imagenet(), WEIGHTS.url)
+            return model
+    else:
+        path = Path(weights)
     _load(model, path)
     return model
 
 
-def _fetch_imagenet() -> Path:
+def _download_imagenet() -> dict[str, Any]:
     path = vgg_checkpoint_path()
-    if path.is_file():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        torch.hub.download_url_to_file(VGG19_URL, str(path), hash_prefix="dcbb9e9d", progress=True)
+        state: dict[str, Any] = WEIGHTS.get_state_dict(
+            progress=True, check_hash=True, weights_only=True
+        )
+        return state
     except (OSError, RuntimeError, ValueError) as err:  # URLError is an OSError
         raise WeightsError(
             f"the VGG-19 ImageNet weights ({VGG19_FILE}, 548 MB, needed by the mask loss) are "
@@ -91,7 +94,6 @@ def _fetch_imagenet() -> Path:
             f"Download that file on a machine with internet access and put it at {path} "
             "(or set TORCH_HOME), or pass --vgg-weights PATH to a copy of it"
         ) from err
-    return path
 
 
 def _load(model: VGGFeatures, path: Path) -> None:
@@ -104,6 +106,11 @@ def _load(model: VGGFeatures, path: Path) -> None:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise WeightsError(f"{path}: not a readable torch state dict ({err})") from err
+    _pick(model, state, path)
+
+
+def _pick(model: VGGFeatures, state: object, path: Path | str) -> None:
+    """Load the 14 layers we use from a full VGG-19 state dict (``features.N.*`` keys)."""
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: expected a VGG-19 state dict; got {type(state).__name__}")
     wanted = model.features.state_dict()
