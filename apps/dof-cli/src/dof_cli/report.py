@@ -250,6 +250,12 @@ def report(
     help="Radius given to every method (default: the truth's --radius).",
 )
 @click.option("--band", default=6, show_default=True, help="Half-width of the boundary band.")
+@click.option(
+    "--docs",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also write the command and the table into this Markdown file, between its lines "
+    "'<!-- begin generated: paired-bench -->' and '<!-- end generated: paired-bench -->'.",
+)
 @device_option
 def paired_bench(
     source: Path,
@@ -263,6 +269,7 @@ def paired_bench(
     mask_sources: str,
     method_radius: float | None,
     band: int,
+    docs: Path | None,
     device: str,
 ) -> None:
     """Build the paired benchmark (real people over real backgrounds, known defocus) and score
@@ -301,7 +308,24 @@ def paired_bench(
         )
         # the input does not depend on the masks: one row for it is enough
         rows = [r for r in rows if r["method"] != "none (input)" or r["masks"] == sources[0]]
-        dof_eval.write_paired_results(
-            rows, out_dir, config=asdict(config), method_radius=r, band=band
+        command = (
+            f"dof paired-bench --source {source} -o {out_dir} --n {n} --size {size} "
+            f"--radius {radius:g} --seed {seed} --methods {','.join(chosen)} "
+            f"--composites {','.join(modes)} --masks {','.join(sources)} --band {band}"
+            + ("" if method_radius is None else f" --method-radius {method_radius:g}")
         )
-    click.echo(dof_eval.paired_markdown(rows), nl=False)
+        dof_eval.write_paired_results(
+            rows, out_dir, config=asdict(config), method_radius=r, band=band, command=command,
+            versions=_versions("torch", "numpy", "pillow", "scipy"),
+        )  # fmt: skip
+        table = dof_eval.paired_markdown(rows)
+        if docs is not None:
+            dof_eval.write_block(docs, "paired-bench", f"```bash\n{command}\n```\n\n{table}")
+    click.echo(table, nl=False)
+
+
+def _versions(*names: str) -> dict[str, str]:
+    """Installed versions of the libraries the benchmark's numbers depend on."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in names}

@@ -17,6 +17,7 @@ from dof_eval.defocus import (
     focus_ratio,
     high_frequency_energy,
 )
+from dof_eval.docblock import read_block, replace_block, write_block
 from dof_eval.errors import (
     DatasetError,
     DofEvalError,
@@ -111,14 +112,17 @@ __all__ = [
     "plot_curves",
     "plot_loss_grid",
     "read_attributions",
+    "read_block",
     "read_run",
     "render_columns",
+    "replace_block",
     "run_paired",
     "score_pair",
     "score_realism",
     "score_renders",
     "ssim_map",
     "subject_preservation",
+    "write_block",
     "write_gallery",
     "write_metrics",
     "write_paired_results",
