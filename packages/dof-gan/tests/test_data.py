@@ -75,3 +75,22 @@ def test_a_palette_png_with_transparency_carries_its_mask(tmp_path: Path) -> Non
 
     _, mask = load_item(domain, 0)
     assert mask is not None and mask.sum() == 6 * 8
+
+
+def test_preload_decodes_once_and_changes_no_value(
+    tmp_path: Path, make_dataset: Callable[..., Path]
+) -> None:
+    root = make_dataset(tmp_path / "data", n=3, masks="folder")
+    config = DataConfig(root=str(root), size=32, load_size=36)
+    recipes = EpochPlanner(3, 3, seed=1).plan()
+    fresh = [UnpairedDataset(config)[r] for r in recipes]
+    dataset = UnpairedDataset(config)
+    one_photo = dataset.preload(max_bytes=20_000)  # room for one photo and its mask
+    assert 0 < one_photo < dataset.preload()  # the default budget takes the rest
+    for folder in ("trainA", "trainB", "maskA", "maskB"):  # decoded once: files not needed now
+        for path in (root / folder).iterdir():
+            path.unlink()
+    for recipe, expected in zip(recipes, fresh, strict=True):
+        item = dataset[recipe]
+        assert item.keys() == expected.keys()
+        assert all(torch.equal(item[key], expected[key]) for key in item)

@@ -56,6 +56,9 @@ from dof_cli.common import device_option, resolve_device
 @click.option(
     "--channels-last/--no-channels-last", default=None, help="NHWC memory layout (default off)."
 )
+@click.option(
+    "--compile/--no-compile", default=None, help="torch.compile the four networks (default off)."
+)
 @click.option("--max-steps", type=int, help="Stop (with a checkpoint) after this global step.")
 @click.option("--sample-every", type=int, help="Write a sample grid every N steps (default 500).")
 @click.option("--checkpoint-every", type=int, help="Write last.pt every N steps (default 2000).")

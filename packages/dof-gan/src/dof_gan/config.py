@@ -126,6 +126,7 @@ class TrainConfig:
     deterministic: bool = False
     precision: str = "auto"  # autocast dtype: auto, fp32, bf16, fp16 (dof_gan.precision)
     channels_last: bool = False  # networks and batches in NHWC memory layout
+    compile: bool = False  # torch.compile the four networks (in place: plain checkpoint keys)
     max_steps: int | None = None
     sample_every: int = 500
     checkpoint_every: int = 2000

@@ -100,6 +100,12 @@ def load_item(domain: Domain, index: int) -> tuple[Tensor, Tensor | None]:
     return image_t, mask_t
 
 
+def _decode(domain: Domain, index: int) -> tuple[Tensor, Tensor | None]:
+    """:func:`load_item` with the photo kept as (3, H, W) uint8 (a quarter of the memory)."""
+    image, mask = load_item(domain, index)
+    return (image * 255.0).round().to(torch.uint8), mask
+
+
 def find_bad_files(domain: Domain) -> list[tuple[Path, str]]:
     """Decode every image of ``domain`` and its mask; (file, reason) for each that fails.
 
@@ -156,6 +162,10 @@ def resize_crop_flip(
     return out.flip(-1) if flip else out
 
 
+#: memory the decoded-photo cache of :meth:`UnpairedDataset.preload` may use by default.
+CACHE_BYTES = 4 * 2**30
+
+
 class UnpairedDataset(Dataset[dict[str, Tensor]]):
     """Items are looked up by :data:`Recipe`, not by index; see :class:`EpochPlanner`.
 
@@ -168,6 +178,35 @@ class UnpairedDataset(Dataset[dict[str, Tensor]]):
         self.A = scan_domain(config.root, "A", split)
         self.B = scan_domain(config.root, "B", split)
         self.has_masks = self.A.masks != "none" and self.B.masks != "none"
+        self._cache: dict[tuple[str, int], tuple[Tensor, Tensor | None]] = {}
+
+    def preload(self, max_bytes: int = CACHE_BYTES) -> int:
+        """Decode photos once and keep them as uint8 tensors, until ``max_bytes`` are used.
+
+        Items then come out bit for bit as without the cache (uint8 -> float is exact); only
+        JPEG/PNG decoding leaves the training loop. Photos past the budget are decoded per item
+        as before. Returns the bytes held.
+        """
+        used = sum(
+            image.nbytes + (0 if m is None else m.nbytes) for image, m in self._cache.values()
+        )
+        for domain in (self.A, self.B):
+            for index in range(len(domain.images)):
+                if (domain.name, index) in self._cache:
+                    continue
+                rgb, mask = _decode(domain, index)
+                size = rgb.nbytes + (0 if mask is None else mask.nbytes)
+                if used + size > max_bytes:
+                    return used
+                self._cache[domain.name, index] = (rgb, mask)
+                used += size
+        return used
+
+    def _photo(self, domain: Domain, index: int) -> tuple[Tensor, Tensor | None]:
+        """(3, H, W) float [0, 1] and (1, H, W) float [0, 1] or None, from the cache if there."""
+        cached = self._cache.get((domain.name, index))
+        rgb, mask = cached if cached is not None else _decode(domain, index)
+        return rgb.float() / 255.0, mask
 
     def __len__(self) -> int:
         return max(len(self.A.images), len(self.B.images))
@@ -179,7 +218,7 @@ class UnpairedDataset(Dataset[dict[str, Tensor]]):
             ("A", self.A, index_A, top_A, left_A, flip_A),
             ("B", self.B, index_B, top_B, left_B, flip_B),
         ):
-            image, mask = load_item(domain, index)
+            image, mask = self._photo(domain, index)
             flip = flip and self.config.flip
             crop = (self.config.load_size, self.config.size, top, left, flip)
             item[key] = resize_crop_flip(image, *crop) * 2 - 1  # RGB to [-1, 1]

@@ -62,6 +62,7 @@ OPTION_FIELDS: dict[str, str] = {
     "deterministic": "deterministic",
     "precision": "precision",
     "channels_last": "channels_last",
+    "compile": "compile",
     "max_steps": "max_steps",
     "sample_every": "sample_every",
     "checkpoint_every": "checkpoint_every",
@@ -73,7 +74,7 @@ _FIELD_TO_OPTION = {path: option for option, path in OPTION_FIELDS.items()}
 #: what it computes.
 RESUME_OVERRIDES = frozenset(
     {"device", "max_steps", "workers", "data", "sample_every", "checkpoint_every",
-     "keep_checkpoints", "deterministic", "precision", "channels_last"}
+     "keep_checkpoints", "deterministic", "precision", "channels_last", "compile"}
 )  # fmt: skip
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -235,7 +236,14 @@ def validate_config(config: TrainConfig) -> None:
             raise ConfigError(flag(path), f"must be below 1; got {_get(config, path)}")
     if not isinstance(config.loss.vgg_weights, str) or not config.loss.vgg_weights:
         raise ConfigError("--vgg-weights", "give imagenet, none, or the path of a .pth file")
-    for path in ("data.flip", "mask_overlay", "overlay_at_test", "deterministic", "channels_last"):
+    for path in (
+        "data.flip",
+        "mask_overlay",
+        "overlay_at_test",
+        "deterministic",
+        "channels_last",
+        "compile",
+    ):
         if not isinstance(_get(config, path), bool):
             raise ConfigError(flag(path), f"must be true or false; got {_get(config, path)!r}")
     _check_device(config.device)
