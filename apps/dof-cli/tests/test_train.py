@@ -76,6 +76,7 @@ def test_refuses_an_existing_run_without_resume(tmp_path: Path, tiny_data: Path)
     out = tmp_path / "run"
     out.mkdir()
     (out / "config.json").write_text("{}")
+    (out / "log.jsonl").write_text('{"step": 1}\n')  # a started run, not a failed start
     args = ["--preset", "combined", "--data", str(tiny_data), "--out", str(out), *TINY]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
