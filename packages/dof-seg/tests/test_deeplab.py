@@ -12,7 +12,7 @@ from dof_seg import (
     DeepLabV3PlusSpec,
     DeepLabV3Segmenter,
     DofSegError,
-    ShapeError,
+    OptionError,
     WeightsNotFoundError,
     get_segmenter,
 )
@@ -78,9 +78,9 @@ def test_deeplabv3_local_checkpoint(light_deeplabv3, tmp_path):
 
 
 def test_deeplabv3_bad_names():
-    with pytest.raises(ShapeError, match="mobilenet_v3_large"):
+    with pytest.raises(OptionError, match="mobilenet_v3_large"):
         DeepLabV3Segmenter("vgg16", weights=None)
-    with pytest.raises(ShapeError, match="COCO_WITH_VOC_LABELS_V1"):
+    with pytest.raises(OptionError, match="COCO_WITH_VOC_LABELS_V1"):
         DeepLabV3Segmenter("mobilenet_v3_large", weights="IMAGENET")
 
 
@@ -140,7 +140,7 @@ def test_deeplabv3plus_needs_a_checkpoint(tmp_path):
 
 
 def test_deeplabv3plus_bad_encoder():
-    with pytest.raises(ShapeError, match="tu-xception65"):
+    with pytest.raises(OptionError, match="tu-xception65"):
         DeepLabV3PlusSegmenter(untrained=True, encoder="no-such-encoder")
 
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from dof_seg import (
+    OptionError,
     PostProcess,
     PostProcessConfig,
     ShapeError,
@@ -95,18 +96,26 @@ def test_keeps_device_and_dtype():
 
 
 @pytest.mark.parametrize(
-    ("call", "message"),
+    ("call", "message", "error"),
     [
-        (lambda: threshold_masks(torch.zeros(1, 10, 10)), r"masks\[:, None\]"),
-        (lambda: threshold_masks(torch.zeros(1, 1, 4, 4), 1.5), "threshold must be in"),
-        (lambda: keep_main_subject(torch.zeros(1, 1, 4, 4), "biggest"), "largest, center"),
-        (lambda: fill_holes(torch.zeros(1, 1, 4, 4), -1), "max_area must be >= 0"),
-        (lambda: threshold_masks(torch.zeros(1, 1, 4, 4, dtype=torch.uint8)), "float"),
-        (lambda: PostProcessConfig(keep="nearest"), "keep must be one of"),
+        (lambda: threshold_masks(torch.zeros(1, 10, 10)), r"masks\[:, None\]", ShapeError),
+        (
+            lambda: threshold_masks(torch.zeros(1, 1, 4, 4), 1.5),
+            "threshold must be in",
+            OptionError,
+        ),
+        (
+            lambda: keep_main_subject(torch.zeros(1, 1, 4, 4), "biggest"),
+            "largest, center",
+            OptionError,
+        ),
+        (lambda: fill_holes(torch.zeros(1, 1, 4, 4), -1), "max_area must be >= 0", OptionError),
+        (lambda: threshold_masks(torch.zeros(1, 1, 4, 4, dtype=torch.uint8)), "float", ShapeError),
+        (lambda: PostProcessConfig(keep="nearest"), "keep must be one of", OptionError),
     ],
 )
-def test_bad_input_messages(call, message):
-    with pytest.raises(ShapeError, match=message):
+def test_bad_input_messages(call, message, error):
+    with pytest.raises(error, match=message):
         call()
 
 

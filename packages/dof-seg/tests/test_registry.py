@@ -7,6 +7,7 @@ import torch
 
 from dof_seg import (
     SEGMENTERS,
+    OptionError,
     Segmenter,
     SelfieSegmenter,
     ShapeError,
@@ -43,14 +44,14 @@ def test_options_reach_the_backend():
 
 
 def test_unknown_option_is_a_clear_error():
-    with pytest.raises(ShapeError, match="does not take these options"):
+    with pytest.raises(OptionError, match="does not take these options"):
         get_segmenter("selfie", backbone="resnet101")
 
 
 def test_backend_options_drops_unset_and_rejects_foreign():
     assert backend_options("selfie", model=None, masks_dir=None) == {}
     assert backend_options("selfie", model="general") == {"model": "general"}
-    with pytest.raises(ShapeError, match="its options: channels_last, model"):
+    with pytest.raises(OptionError, match="its options: channels_last, model"):
         backend_options("selfie", masks_dir="x")
     with pytest.raises(UnknownSegmenterError):
         backend_options("nope")

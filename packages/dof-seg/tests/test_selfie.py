@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dof_seg import SelfieNet, SelfieSegmenter, ShapeError, mediapipe_resize
+from dof_seg import OptionError, SelfieNet, SelfieSegmenter, ShapeError, mediapipe_resize
 from dof_seg.selfie import upsample_mask, weights_path
 from dof_seg.selfie_net import same_pad, tflite_order
 
@@ -138,7 +138,7 @@ def test_bad_input_says_how_to_fix(bad, message, selfie):
 
 
 def test_unknown_model_lists_choices():
-    with pytest.raises(ShapeError, match="general"):
+    with pytest.raises(OptionError, match="general"):
         SelfieSegmenter("portrait")
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dof_io
+
 
 class DofEvalError(Exception):
     """Base class of every error dof-eval raises."""
 
 
-class ShapeError(DofEvalError, ValueError):
+class ShapeError(DofEvalError, dof_io.ShapeError):
     """A tensor has the wrong shape, dtype or value range for the metric it was given to."""
 
 

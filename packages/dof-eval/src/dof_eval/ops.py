@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dof_eval.errors import ShapeError
+from dof_io import check
 
 #: Rec. 601 luma weights, the grey level the sharpness statistics are measured on.
 LUMA = (0.299, 0.587, 0.114)
@@ -19,33 +20,17 @@ LUMA = (0.299, 0.587, 0.114)
 
 def check_image(name: str, image: Tensor) -> None:
     """Raise :class:`ShapeError` unless ``image`` is a (B, 3, H, W) float tensor in [0, 1]."""
-    if not isinstance(image, Tensor):
-        raise ShapeError(f"{name} must be a torch.Tensor (B, 3, H, W); got {type(image).__name__}")
-    if image.ndim != 4 or image.shape[1] != 3:
-        hint = ": add a batch axis with image[None]" if image.ndim == 3 else ""
-        raise ShapeError(f"{name} must be (B, 3, H, W); got {tuple(image.shape)}{hint}")
-    if not image.is_floating_point():
-        raise ShapeError(
-            f"{name} must be float in [0, 1]; got {image.dtype}: divide uint8 images by 255"
-        )
+    check.check_image(image, name, kind=Tensor, error=ShapeError)
 
 
 def check_mask(name: str, mask: Tensor, like: Tensor) -> None:
     """Raise :class:`ShapeError` unless ``mask`` is (B, 1, H, W) matching ``like``'s B, H, W."""
-    expected = (like.shape[0], 1, *like.shape[2:])
-    if not isinstance(mask, Tensor) or tuple(mask.shape) != expected:
-        got = tuple(mask.shape) if isinstance(mask, Tensor) else type(mask).__name__
-        hint = ": add a channel axis with mask[:, None]" if getattr(mask, "ndim", 0) == 3 else ""
-        raise ShapeError(f"{name} must be {expected} like the image; got {got}{hint}")
+    check.check_mask(mask, name, like, broadcast=False, error=ShapeError)
 
 
 def check_same(name_a: str, a: Tensor, name_b: str, b: Tensor) -> None:
     """Raise :class:`ShapeError` unless two images have the same shape."""
-    if a.shape != b.shape:
-        raise ShapeError(
-            f"{name_a} {tuple(a.shape)} and {name_b} {tuple(b.shape)} must have the same shape: "
-            "resize the output to the input's size first"
-        )
+    check.check_same_shape(a, name_a, b, name_b, error=ShapeError)
 
 
 def check_render(image: Tensor, output: Tensor, mask: Tensor) -> None:

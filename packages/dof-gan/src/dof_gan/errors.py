@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dof_io
+
 
 class DofGanError(Exception):
     """Base class of every error dof-gan raises."""
@@ -23,7 +25,7 @@ class ConfigError(DofGanError, ValueError):
         super().__init__(f"{option}: {reason}")
 
 
-class ShapeError(DofGanError, ValueError):
+class ShapeError(DofGanError, dof_io.ShapeError):
     """A tensor has the wrong shape, dtype or value range for the function it was given to."""
 
 

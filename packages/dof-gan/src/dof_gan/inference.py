@@ -27,6 +27,7 @@ from dof_gan.errors import CheckpointError, ConfigError, ShapeError
 from dof_gan.losses import mask_overlay
 from dof_gan.networks import ResnetGenerator
 from dof_gan.runlog import last_checkpoint_path
+from dof_io.check import check_image
 
 EXPORT_FORMAT = "dof-gan-generator"
 DIRECTIONS = {"AtoB": "G", "BtoA": "F"}
@@ -171,11 +172,7 @@ def translate(
     Raises:
         ShapeError: wrong shapes or dtype, or ``overlay`` without a mask.
     """
-    if image.ndim != 4 or image.shape[1] != 3 or not image.is_floating_point():
-        raise ShapeError(
-            f"image must be (B, 3, H, W) float in [0, 1]; got {tuple(image.shape)} {image.dtype}"
-            + (": add a batch axis with image[None]" if image.ndim == 3 else "")
-        )
+    check_image(image, "image", kind=Tensor, error=ShapeError)
     if min(image.shape[-2:]) < 8:
         h, w = image.shape[-2:]
         raise ShapeError(f"translate needs images of at least 8x8 pixels; got {w}x{h}")

@@ -14,21 +14,14 @@ from torch import Tensor, nn
 
 from dof_gan.config import GAN_MODES, LossConfig
 from dof_gan.errors import ConfigError, ShapeError
+from dof_io.check import check_mask, check_same_shape, check_shape
 
 
 def _check_pair(name: str, a: Tensor, b: Tensor, mask: Tensor | None = None) -> None:
-    if a.ndim != 4 or a.shape[1] != 3 or a.shape != b.shape:
-        raise ShapeError(
-            f"{name}: both images must be (B, 3, H, W) and the same shape; got "
-            f"{tuple(a.shape)} and {tuple(b.shape)}"
-        )
-    if mask is not None and (mask.ndim != 4 or mask.shape[1] != 1 or mask.shape[-2:] != a.shape[-2:]
-                             or mask.shape[0] not in (1, a.shape[0])):  # fmt: skip
-        hint = ": add a channel axis with mask[:, None]" if mask.ndim == 3 else ""
-        raise ShapeError(
-            f"{name}: mask must be (B, 1, H, W) like the image {tuple(a.shape)}; got "
-            f"{tuple(mask.shape)}{hint}"
-        )
+    check_shape(a, "B 3 H W", f"{name} input", error=ShapeError)
+    check_same_shape(a, f"{name} input", b, "target", error=ShapeError)
+    if mask is not None:
+        check_mask(mask, "mask", a, error=ShapeError)
 
 
 def _full(tensor: Tensor) -> Tensor:

@@ -13,6 +13,7 @@ from dof_io.errors import (
     ImageReadError,
     MaskFormatError,
     OutputError,
+    ShapeError,
 )
 from dof_io.images import (
     IMAGE_SUFFIXES,
@@ -64,6 +65,7 @@ __all__ = [
     "OutputError",
     "OutputPlan",
     "PlannedPhoto",
+    "ShapeError",
     "atomic_open",
     "atomic_path",
     "atomic_write_bytes",

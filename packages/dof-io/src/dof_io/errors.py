@@ -64,3 +64,11 @@ class FolderLockedError(DofIOError):
             f"{self.folder} is in use by {who}; wait for it to finish or stop it, "
             "or write to another folder"
         )
+
+
+class ShapeError(DofIOError, ValueError):
+    """An array or tensor has the wrong number of axes, channels, size or dtype.
+
+    Each package's own ``ShapeError`` derives from this one and from the package's base error,
+    so ``except dof_io.ShapeError`` catches them all; :mod:`dof_io.check` raises them.
+    """

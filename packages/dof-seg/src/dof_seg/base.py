@@ -8,6 +8,7 @@ from itertools import groupby
 import torch
 from torch import Tensor, nn
 
+from dof_io.check import check_image
 from dof_seg.errors import ShapeError
 
 
@@ -16,24 +17,7 @@ def check_images(images: Tensor, what: str = "images") -> None:
 
     The value range [0, 1] is documented, not checked: checking would cost a device sync.
     """
-    if not isinstance(images, Tensor):
-        raise ShapeError(f"{what} must be a torch.Tensor (B, 3, H, W); got {type(images).__name__}")
-    if images.ndim == 3 and images.shape[0] == 3:
-        raise ShapeError(
-            f"{what} must be (B, 3, H, W); got {tuple(images.shape)}: add a batch axis with "
-            f"{what}[None]"
-        )
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ShapeError(
-            f"{what} must be (B, 3, H, W) RGB; got {tuple(images.shape)}"
-            + (": channels go first, use .permute(0, 3, 1, 2)" if images.shape[-1] == 3 else "")
-        )
-    if not images.is_floating_point():
-        raise ShapeError(
-            f"{what} must be float in [0, 1]; got {images.dtype}: use images.float() / 255"
-        )
-    if images.shape[2] < 1 or images.shape[3] < 1:
-        raise ShapeError(f"{what} must have a non-empty H and W; got {tuple(images.shape)}")
+    check_image(images, what, kind=Tensor, error=ShapeError)
 
 
 class Segmenter(nn.Module):

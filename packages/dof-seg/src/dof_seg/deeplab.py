@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dof_seg.base import Segmenter
-from dof_seg.errors import DofSegError, ShapeError, WeightsNotFoundError
+from dof_seg.errors import DofSegError, OptionError, WeightsNotFoundError
 
 #: PASCAL VOC class index of "person" (the paper's choice, and torchvision's label set)
 VOC_PERSON = 15
@@ -67,7 +67,7 @@ def resize_short_side(images: Tensor, short_side: int | None) -> Tensor:
 def _build_torchvision(backbone: str, weights: str | None, **kwargs: Any) -> nn.Module:
     table = _torchvision_backbones()
     if backbone not in table:
-        raise ShapeError(f"backbone must be one of {', '.join(table)}; got {backbone!r}")
+        raise OptionError(f"backbone must be one of {', '.join(table)}; got {backbone!r}")
     builder, enum = table[backbone]
     if weights is None:
         return builder(weights=None, **kwargs)
@@ -75,7 +75,7 @@ def _build_torchvision(backbone: str, weights: str | None, **kwargs: Any) -> nn.
         spec = enum[weights]
     except KeyError:
         valid = ", ".join(member.name for member in enum)
-        raise ShapeError(f"weights must be one of {valid} or None; got {weights!r}") from None
+        raise OptionError(f"weights must be one of {valid} or None; got {weights!r}") from None
     target = hub_checkpoint_path(spec.url)
     try:
         return builder(weights=spec, progress=False, **kwargs)

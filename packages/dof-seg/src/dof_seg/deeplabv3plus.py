@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from dof_io import atomic_path
 from dof_seg.base import Segmenter
 from dof_seg.deeplab import IMAGENET_MEAN, IMAGENET_STD, normalize
-from dof_seg.errors import DofSegError, ShapeError, WeightsNotFoundError
+from dof_seg.errors import DofSegError, OptionError, WeightsNotFoundError
 
 CHECKPOINT_KIND = "dof_seg.deeplabv3plus"
 STRIDE = 16  # smp's DeepLabV3+ (output stride 16) needs H and W divisible by this
@@ -79,7 +79,7 @@ def build_deeplabv3plus(spec: DeepLabV3PlusSpec, encoder_weights: str | None = N
             "encoder_weights=None offline, or fetch them on a machine with internet access.",
         ) from err
     except (KeyError, RuntimeError) as err:  # smp: KeyError; timm ("tu-..."): RuntimeError
-        raise ShapeError(
+        raise OptionError(
             f"cannot build DeepLabV3+ with encoder {spec.encoder!r} ({str(err)[:200]}): use an "
             "smp encoder name such as resnet18, mobilenet_v2, or a timm one as tu-xception65"
         ) from err

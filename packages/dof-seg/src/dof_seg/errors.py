@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dof_io
+
 
 class DofSegError(Exception):
     """Base class of every error dof-seg raises."""
@@ -21,8 +23,12 @@ class UnknownSegmenterError(DofSegError, KeyError):
         return str(self.args[0])
 
 
-class ShapeError(DofSegError, ValueError):
+class ShapeError(DofSegError, dof_io.ShapeError):
     """A tensor whose shape, dtype or value range is not what the function takes."""
+
+
+class OptionError(DofSegError, ValueError):
+    """An option a backend or post-processing step does not take, or a value it cannot use."""
 
 
 class WeightsNotFoundError(DofSegError, FileNotFoundError):

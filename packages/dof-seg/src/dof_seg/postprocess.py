@@ -17,7 +17,8 @@ import torch
 from scipy import ndimage
 from torch import Tensor, nn
 
-from dof_seg.errors import ShapeError
+from dof_io.check import check_image
+from dof_seg.errors import OptionError, ShapeError
 
 KeepMode = Literal["all", "largest", "center"]
 KEEP_MODES: tuple[str, ...] = ("all", "largest", "center")
@@ -26,17 +27,12 @@ _EIGHT = np.ones((3, 3), dtype=bool)
 
 def check_masks(masks: Tensor, what: str = "masks") -> None:
     """Raise :class:`ShapeError` unless ``masks`` is (B, 1, H, W) floating point."""
-    if not isinstance(masks, Tensor) or masks.ndim != 4 or masks.shape[1] != 1:
-        shape = tuple(masks.shape) if isinstance(masks, Tensor) else type(masks).__name__
-        hint = ": add a channel axis with masks[:, None]" if getattr(masks, "ndim", 0) == 3 else ""
-        raise ShapeError(f"{what} must be (B, 1, H, W); got {shape}{hint}")
-    if not masks.is_floating_point():
-        raise ShapeError(f"{what} must be float in [0, 1]; got {masks.dtype}")
+    check_image(masks, what, channels=1, kind=Tensor, error=ShapeError)
 
 
 def _check_threshold(threshold: float) -> None:
     if not 0.0 < threshold < 1.0:
-        raise ShapeError(f"threshold must be in (0, 1); got {threshold}")
+        raise OptionError(f"threshold must be in (0, 1); got {threshold}")
 
 
 def threshold_masks(masks: Tensor, threshold: float = 0.5) -> Tensor:
@@ -118,12 +114,12 @@ def keep_main_subject(
         (B, 1, H, W), same dtype and device.
 
     Raises:
-        ShapeError: on a bad shape, threshold or mode.
+        ShapeError: on a bad shape; OptionError: on a bad threshold or mode.
     """
     check_masks(masks)
     _check_threshold(threshold)
     if mode not in KEEP_MODES:
-        raise ShapeError(f"mode must be one of {', '.join(KEEP_MODES)}; got {mode!r}")
+        raise OptionError(f"mode must be one of {', '.join(KEEP_MODES)}; got {mode!r}")
     if mode == "all":
         return masks
     arrays = masks.detach().float().cpu().numpy()[:, 0]  # (B, H, W)
@@ -150,7 +146,7 @@ def fill_holes(masks: Tensor, max_area: float = 0.01, *, threshold: float = 0.5)
     check_masks(masks)
     _check_threshold(threshold)
     if max_area < 0:
-        raise ShapeError(f"max_area must be >= 0; got {max_area}")
+        raise OptionError(f"max_area must be >= 0; got {max_area}")
     if max_area == 0:
         return masks
     arrays = masks.detach().float().cpu().numpy()[:, 0]
@@ -190,9 +186,9 @@ class PostProcessConfig:
             _check_threshold(self.threshold)
         _check_threshold(self.cut)
         if self.keep not in KEEP_MODES:
-            raise ShapeError(f"keep must be one of {', '.join(KEEP_MODES)}; got {self.keep!r}")
+            raise OptionError(f"keep must be one of {', '.join(KEEP_MODES)}; got {self.keep!r}")
         if self.fill_holes < 0:
-            raise ShapeError(f"fill_holes must be >= 0; got {self.fill_holes}")
+            raise OptionError(f"fill_holes must be >= 0; got {self.fill_holes}")
 
     @property
     def is_identity(self) -> bool:

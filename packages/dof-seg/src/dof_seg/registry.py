@@ -10,7 +10,7 @@ import torch
 from dof_seg.base import Segmenter
 from dof_seg.deeplab import DeepLabV3Segmenter
 from dof_seg.deeplabv3plus import DeepLabV3PlusSegmenter
-from dof_seg.errors import ShapeError, UnknownSegmenterError
+from dof_seg.errors import OptionError, UnknownSegmenterError
 from dof_seg.precomputed import PrecomputedSegmenter
 from dof_seg.selfie import SelfieSegmenter
 
@@ -38,7 +38,7 @@ def get_segmenter(
 
     Raises:
         UnknownSegmenterError: for a name not in :data:`SEGMENTERS`; it lists the valid ones.
-        ShapeError: for options the backend does not take.
+        OptionError: for options the backend does not take.
     """
     if name not in SEGMENTERS:
         raise UnknownSegmenterError(name, sorted(SEGMENTERS))
@@ -47,7 +47,7 @@ def get_segmenter(
     except TypeError as err:
         if "argument" not in str(err):
             raise
-        raise ShapeError(f"segmenter {name!r} does not take these options: {err}") from err
+        raise OptionError(f"segmenter {name!r} does not take these options: {err}") from err
     return segmenter.to(device).eval()
 
 
@@ -65,7 +65,7 @@ def backend_options(name: str, **given: Any) -> dict[str, Any]:
 
     Raises:
         UnknownSegmenterError: for an unknown name.
-        ShapeError: when a set option does not apply to this backend, naming the ones that do.
+        OptionError: when a set option does not apply to this backend, naming the ones that do.
     """
     if name not in BACKEND_OPTIONS:
         raise UnknownSegmenterError(name, sorted(SEGMENTERS))
@@ -73,7 +73,7 @@ def backend_options(name: str, **given: Any) -> dict[str, Any]:
     foreign = sorted(set(chosen) - BACKEND_OPTIONS[name])
     if foreign:
         valid = ", ".join(sorted(BACKEND_OPTIONS[name])) or "none"
-        raise ShapeError(
+        raise OptionError(
             f"option(s) {', '.join(foreign)} do not apply to segmenter {name!r} "
             f"(its options: {valid})"
         )

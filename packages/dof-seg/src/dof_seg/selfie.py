@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dof_seg.base import Segmenter, check_images
-from dof_seg.errors import ShapeError, WeightsNotFoundError
+from dof_seg.errors import OptionError, WeightsNotFoundError
 from dof_seg.selfie_net import SelfieNet
 
 #: model name -> (height, width) of the network's input
@@ -76,7 +76,7 @@ def upsample_mask(masks: Tensor, size: tuple[int, int]) -> Tensor:
 def weights_path(model: str = "general") -> Path:
     """The shipped safetensors file of a selfie model ("general" or "landscape")."""
     if model not in SELFIE_MODELS:
-        raise ShapeError(f"selfie model must be one of {sorted(SELFIE_MODELS)}; got {model!r}")
+        raise OptionError(f"selfie model must be one of {sorted(SELFIE_MODELS)}; got {model!r}")
     return Path(str(resources.files("dof_seg") / "weights" / f"selfie_{model}.safetensors"))
 
 
