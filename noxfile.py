@@ -14,7 +14,9 @@ and its test group (`uv sync --package`), so an import that its pyproject does n
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import zipfile
 from pathlib import Path
 
 import nox
@@ -26,7 +28,7 @@ nox.options.sessions = ["lint", "typecheck", "tests", "apps", "cuda", "wheels"]
 
 ROOT = Path(__file__).parent
 PACKAGES = ["dof-io", "dof-data", "dof-seg", "dof-smooth", "dof-gan", "dof-eval"]
-APP = "dof-cli"
+APPS = ["dof-cli", "dof-studio"]
 
 
 def _sync(session: nox.Session, *args: str) -> None:
@@ -69,10 +71,12 @@ def tests(session: nox.Session, package: str) -> None:
 
 
 @nox.session
-def apps(session: nox.Session) -> None:
-    """The command-line apps' tests, with every package installed as a user would have it."""
-    _sync(session, "--package", APP, "--group", "test")
-    session.run("pytest", f"apps/{APP}/tests", "-m", "not cuda", *session.posargs)
+@nox.parametrize("app", APPS, ids=APPS)
+def apps(session: nox.Session, app: str) -> None:
+    """Each app's tests, in an environment of its own with the packages as a user would have
+    them (dof-cli without dof-studio's web stack; dof-studio's page in headless chromium)."""
+    _sync(session, "--package", app, "--group", "test")
+    session.run("pytest", f"apps/{app}/tests", "-m", "not cuda", *session.posargs)
 
 
 @nox.session
@@ -83,21 +87,29 @@ def cuda(session: nox.Session) -> None:
     if "True" not in str(session.run("python", "-c", probe, silent=True)):
         session.log("no CUDA GPU visible (torch.cuda.is_available() is false): cuda tests not run")
         return
-    session.run(
-        "pytest", "-m", "cuda", "packages", f"apps/{APP}", *session.posargs, success_codes=[0, 5]
-    )
+    session.run("pytest", "-m", "cuda", "packages", "apps", *session.posargs, success_codes=[0, 5])
 
 
 @nox.session
 def wheels(session: nox.Session) -> None:
-    """Build one wheel per member; install the dof-smooth wheel alone and use it."""
+    """Build one wheel per member; dof-cli's does not pull dof-studio's web stack; install the
+    dof-smooth wheel alone and use it."""
     dist = ROOT / "dist"
     shutil.rmtree(dist, ignore_errors=True)
     session.run("uv", "build", "--all-packages", "--wheel", "-o", str(dist), external=True)
     built = sorted(p.name for p in dist.glob("*.whl"))
     session.log(f"{len(built)} wheels: {', '.join(built)}")
-    if len(built) < len(PACKAGES) + 1:
-        session.error(f"expected a wheel per member ({len(PACKAGES) + 1}); got {len(built)}")
+    if len(built) < len(PACKAGES) + len(APPS):
+        expected = len(PACKAGES) + len(APPS)
+        session.error(f"expected a wheel per member ({expected}); got {len(built)}")
+    (cli,) = dist.glob("dof_cli-*.whl")
+    with zipfile.ZipFile(cli) as wheel:
+        meta = next(name for name in wheel.namelist() if name.endswith(".dist-info/METADATA"))
+        lines = wheel.read(meta).decode().splitlines()
+    requires = [line for line in lines if line.startswith("Requires-Dist:")]
+    web = [line for line in requires if re.search(r"fastapi|uvicorn|starlette|dof-studio", line)]
+    if web:
+        session.error(f"the dof-cli wheel must not pull the web stack: {web}")
     (smooth,) = dist.glob("dof_smooth-*.whl")
     session.install(str(smooth))
     session.run(

@@ -24,3 +24,23 @@ def test_unknown_subcommand_is_refused() -> None:
     result = CliRunner().invoke(dof, ["blurr"])
     assert result.exit_code != 0
     assert "No such command" in result.output
+
+
+def test_studio_without_the_web_app_says_how_to_install_it(monkeypatch) -> None:
+    """dof-cli does not depend on dof-studio: without it, `dof studio` explains, no traceback."""
+    import sys
+
+    import dof_cli.studio
+
+    monkeypatch.setitem(sys.modules, "dof_studio", None)  # as if it were not installed
+    monkeypatch.setitem(sys.modules, "dof_studio.cli", None)
+    try:
+        importlib.reload(dof_cli.studio)
+        result = CliRunner().invoke(dof, ["studio", "--port", "0"])
+    finally:
+        monkeypatch.undo()
+        importlib.reload(dof_cli.studio)
+    assert result.exit_code == 1
+    assert "needs the dof-studio app" in result.output
+    assert "pip install dof-studio" in result.output
+    assert "Traceback" not in result.output

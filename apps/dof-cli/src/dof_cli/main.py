@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("dof_cli.apply", "export", "Export a run's generator as safetensors."),
     "report": ("dof_cli.report", "report", "Curves, gallery and metrics as an HTML report."),
     "paired-bench": ("dof_cli.report", "paired_bench", "Build and score the paired benchmark."),
+    "studio": ("dof_cli.studio", "studio", "A local web page: open, pick the subject, save."),
 }
 
 

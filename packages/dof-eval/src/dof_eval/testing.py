@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from dof_io.testing import find_chromium as find_chromium  # where page tests find it
 
 LOSS_TERMS = ("D_A", "D_B", "G_gan", "F_gan", "cycle_A", "cycle_B", "idt_G", "idt_F", "mask_A",
               "mask_B", "G_total")  # fmt: skip
@@ -85,12 +85,3 @@ def halo_free_blur(image: Tensor, mask: Tensor, radius: int = 4) -> Tensor:
     background = 1 - mask
     blurred = box_blur(image * background, radius) / box_blur(background, radius).clamp_min(1e-6)
     return mask * image + background * blurred
-
-
-def find_chromium() -> str | None:
-    """Path of a chromium binary: ``$DOF_CHROMIUM``, else chromium / chromium-browser /
-    google-chrome on the PATH, else None (browser tests then skip and say so)."""
-    for name in (os.environ.get("DOF_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if name and (path := shutil.which(name)):
-            return path
-    return None

@@ -2,12 +2,15 @@
 
 ``make_bad_files(folder)`` writes one file per case and returns ``{case: path}``. The cases in
 ``DECODABLE`` are real photos in unusual encodings that must read correctly; the cases in
-``BROKEN`` must raise :class:`dof_io.ImageReadError` naming the file.
+``BROKEN`` must raise :class:`dof_io.ImageReadError` naming the file. ``find_chromium()``
+finds the system browser that page tests drive.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import shutil
 import struct
 import zlib
 from pathlib import Path
@@ -96,3 +99,13 @@ def make_bad_files(folder: str | Path) -> dict[str, Path]:
         (folder / name).write_bytes(data)
         paths[name] = folder / name
     return paths
+
+
+def find_chromium() -> str | None:
+    """Path of a chromium binary for tests that drive a page through playwright:
+    ``$DOF_CHROMIUM``, else chromium / chromium-browser / google-chrome on the PATH, else None
+    (browser tests then skip and say so)."""
+    for name in (os.environ.get("DOF_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if name and (path := shutil.which(name)):
+            return path
+    return None

@@ -1,0 +1,85 @@
+"""`dof studio` / `dof-studio`: start the local page (wiring only; the work is the engine's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+SEGMENTERS = ("selfie", "deeplabv3")
+
+
+@click.command("studio", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on. Only 127.0.0.1 (this machine) unless you say otherwise; "
+    "0.0.0.0 makes the page reachable from other machines.",
+)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+    help="Port; 0 picks a free one.",
+)  # fmt: skip
+@click.option(
+    "--model",
+    type=click.Path(exists=True, path_type=Path),
+    help="A generator to offer as a method: exported .safetensors (with its .json, from "
+    "`dof export`), a run folder or a checkpoint .pt.",
+)
+@click.option(
+    "--segmenter", type=click.Choice(SEGMENTERS), default="selfie", show_default=True,
+    help="Person mask backend (selfie is built in and offline).",
+)  # fmt: skip
+@click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, ...")
+@click.option(
+    "--preview-size", type=click.IntRange(128, 8192), default=1280, show_default=True,
+    help="Longer side of the preview, pixels (the download is always full size).",
+)  # fmt: skip
+@click.option(
+    "--max-upload-mb", type=click.FloatRange(min=0.001), default=64.0, show_default=True,
+    help="Largest photo file accepted.",
+)  # fmt: skip
+@click.option(
+    "--max-megapixels", type=click.FloatRange(min=0.001), default=50.0, show_default=True,
+    help="Largest photo accepted, in millions of pixels (checked before decoding).",
+)  # fmt: skip
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
+def studio(
+    host: str,
+    port: int,
+    model: Path | None,
+    segmenter: str,
+    device: str,
+    preview_size: int,
+    max_upload_mb: float,
+    max_megapixels: float,
+    open_browser: bool,
+) -> None:
+    """A local web page: open a portrait, click the subject, set the aperture, save.
+
+    Photos stay in this process's memory and are gone when it stops; nothing is sent anywhere.
+    """
+    from dof_gan import DofGanError
+    from dof_seg import DofSegError
+    from dof_studio.engine import Studio, StudioConfig
+    from dof_studio.errors import StudioError
+    from dof_studio.server import serve
+
+    config = StudioConfig(
+        segmenter=segmenter, model=model, device=device, preview_size=preview_size,
+        max_upload_bytes=round(max_upload_mb * 2**20), max_pixels=round(max_megapixels * 1e6),
+    )  # fmt: skip
+    try:
+        engine = Studio(config)
+    except (DofGanError, DofSegError) as err:
+        raise click.ClickException(str(err)) from err
+    try:
+        serve(engine, host=host, port=port, open_browser=open_browser)
+    except StudioError as err:
+        raise click.ClickException(err.message) from err
+
+
+def main() -> None:
+    """Entry point of the `dof-studio` script."""
+    studio()

@@ -1,0 +1,354 @@
+"""The studio's work: open a photo, find its people, render previews and full-size results.
+
+Wiring only, with the command line's package functions: dof_io decodes the upload (the same
+checks and messages as ``read_rgb``), the segmenter of ``dof seg`` makes the mask, dof_seg splits
+it into people, and ``dof_smooth.portrait_blur`` (or ``dof_gan.translate`` with the overlay)
+renders. Previews run on a copy whose longer side is ``preview_size`` with the radius scaled to
+it; the download runs on the photo itself, so with everyone selected it equals what
+``dof smooth PHOTO --segmenter selfie --radius R`` writes.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+import dof_io
+import dof_seg
+import dof_smooth
+from dof_studio.errors import NotOpenError, StudioError
+
+#: the method name of an exported generator passed with --model
+GENERATOR = "generator"
+#: download formats: name -> (suffix, media type)
+FORMATS = {"png": (".png", "image/png"), "jpg": (".jpg", "image/jpeg")}
+#: the largest radius a slider offers: lens as a fraction of the longer side, box/Gaussian in px
+LENS_MAX_FRACTION = 0.06
+KERNEL_MAX_RADIUS = 25.0
+MAX_HIGHLIGHTS = 16.0
+#: overlay colours: the chosen people and the others
+CHOSEN_TINT = np.array([0, 200, 255], dtype=np.uint8)
+OTHER_TINT = np.array([255, 120, 0], dtype=np.uint8)
+OVERLAY_OPACITY = 110  # of 255, where the mask is 1
+
+#: (stage, progress at its start, at its end, expected seconds or None); see jobs.Progress
+Progress = Callable[[str, float, float, "float | None"], None]
+RGB = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class StudioConfig:
+    """How the studio runs.
+
+    Attributes:
+        segmenter: dof-seg backend for the person mask (``selfie`` is built in and offline).
+        model: an exported generator (or run folder / checkpoint): adds the ``generator`` method.
+        device: torch device for the segmenter, the blurs and the generator.
+        preview_size: longer side of the preview, pixels.
+        max_upload_bytes: uploads larger than this are refused before they are decoded.
+        max_pixels: photos with more pixels (read from the header) are refused.
+        keep_photos: photos held in memory at once (the oldest is dropped).
+        min_person_area: mask regions smaller than this fraction of the frame are not people of
+            their own; they join the nearest person.
+    """
+
+    segmenter: str = dof_seg.DEFAULT_SEGMENTER
+    model: Path | None = None
+    device: str = "cpu"
+    preview_size: int = 1280
+    max_upload_bytes: int = 64 * 2**20
+    max_pixels: int = 50_000_000
+    keep_photos: int = 4
+    min_person_area: float = 0.002
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What the page's controls set.
+
+    Attributes:
+        method: ``lens``, ``gaussian``, ``box`` or ``generator``.
+        radius: in pixels of the full-size photo, as ``dof smooth --radius``; None = the
+            method's default (2, 4, or 2% of the longer side for lens).
+        highlights: highlight boost gain (0 = off), as ``dof smooth --highlights``.
+        people: labels of the people who stay sharp; None = everyone the segmenter found.
+    """
+
+    method: str = "lens"
+    radius: float | None = None
+    highlights: float = 0.0
+    people: frozenset[int] | None = None
+
+
+@dataclass(frozen=True)
+class Photo:
+    """An open photo: the pixels, the mask, the people, and the preview copies.
+
+    Attributes:
+        rgb: (H, W, 3) uint8, EXIF orientation applied.
+        mask: (1, 1, H, W) float32 soft person mask from the segmenter, on the CPU.
+        preview: (1, 3, h, w) float32 in [0, 1], the longer side at most ``preview_size``.
+        preview_mask: (1, 1, h, w) the mask at the preview's size.
+        labels: (1, 1, h, w) int64 people map (0 nobody, 1..people) at the preview's size.
+        people: how many people were found.
+    """
+
+    id: str
+    name: str
+    rgb: RGB
+    mask: Tensor
+    preview: Tensor
+    preview_mask: Tensor
+    labels: Tensor
+    people: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the photo."""
+        return self.rgb.shape[0], self.rgb.shape[1]
+
+
+def to_tensor(rgb: RGB) -> Tensor:
+    """(H, W, 3) uint8 -> (1, 3, H, W) float32 in [0, 1], as ``dof smooth`` converts."""
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
+
+
+def to_rgb(image: Tensor) -> RGB:
+    """(1, 3, H, W) float in [0, 1] -> (H, W, 3) uint8, as ``dof smooth`` converts."""
+    out = (image[0] * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0)
+    array: RGB = out.cpu().numpy()
+    return array
+
+
+class Studio:
+    """Holds the models and the open photos; every handler of the page calls one method."""
+
+    def __init__(self, config: StudioConfig = StudioConfig()) -> None:
+        self.config = config
+        self.segmenter = dof_seg.get_segmenter(config.segmenter, device=config.device)
+        self.generator: torch.nn.Module | None = None
+        self.generator_name: str | None = None
+        if config.model is not None:
+            from dof_gan import load_generator
+
+            self.generator = load_generator(config.model, device=config.device)
+            self.generator_name = config.model.name
+        self._photos: OrderedDict[str, Photo] = OrderedDict()
+        self._seconds_per_pixel: dict[str, float] = {}  # of the last preview, per method
+        self._lock = threading.Lock()
+        self._preview_lock = threading.Lock()
+
+    @property
+    def methods(self) -> list[str]:
+        """The render methods, lens first; ``generator`` when a model was given."""
+        names = ["lens", *(m for m in dof_smooth.METHODS if m != "lens")]
+        return names + ([GENERATOR] if self.generator is not None else [])
+
+    # -- photos -----------------------------------------------------------------------------
+
+    def open(self, data: bytes, name: str) -> Photo:
+        """Decode an upload, segment it and split the mask into people.
+
+        Raises:
+            dof_io.ImageReadError: not a readable photo, or over ``max_pixels``; the message
+                names the file as the command line does.
+        """
+        rgb = dof_io.decode_rgb(data, name, max_pixels=self.config.max_pixels)
+        image = to_tensor(rgb)
+        with torch.inference_mode():
+            mask = self.segmenter(image.to(self.config.device)).clamp(0, 1).float().cpu()
+            preview, preview_mask = self._preview_copies(rgb, mask)
+            labels = dof_seg.label_people(preview_mask, min_area=self.config.min_person_area)
+        photo = Photo(
+            id=secrets.token_urlsafe(9), name=name, rgb=rgb, mask=mask, preview=preview,
+            preview_mask=preview_mask, labels=labels, people=int(labels.max()),
+        )  # fmt: skip
+        with self._lock:
+            self._photos[photo.id] = photo
+            while len(self._photos) > self.config.keep_photos:
+                self._photos.popitem(last=False)
+        return photo
+
+    def _preview_copies(self, rgb: RGB, mask: Tensor) -> tuple[Tensor, Tensor]:
+        height, width = rgb.shape[:2]
+        scale = min(1.0, self.config.preview_size / max(height, width))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if scale == 1.0:
+            return to_tensor(rgb), mask
+        small = Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        preview_mask = F.interpolate(mask, size=size[::-1], mode="bilinear", antialias=True)
+        return to_tensor(np.array(small)), preview_mask.clamp(0, 1)
+
+    def get(self, photo_id: str) -> Photo:
+        """The open photo ``photo_id``.
+
+        Raises:
+            NotOpenError: it was never opened or has been dropped for newer ones.
+        """
+        with self._lock:
+            photo = self._photos.get(photo_id)
+        if photo is None:
+            keep = self.config.keep_photos
+            raise NotOpenError(
+                f"this photo is no longer open (the studio keeps {keep}); open it again"
+            )
+        return photo
+
+    def close(self) -> None:
+        """Forget every photo."""
+        with self._lock:
+            self._photos.clear()
+
+    def pick(self, photo: Photo, x: float, y: float) -> int:
+        """The person at (x, y), given as fractions of the width and height; 0 for nobody."""
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise StudioError(f"the point must lie on the photo (0..1); got x={x}, y={y}")
+        h, w = photo.labels.shape[-2:]
+        reach = max(2, round(0.015 * max(h, w)))  # a finger's width on a phone-sized view
+        column, row = min(w - 1, int(x * w)), min(h - 1, int(y * h))
+        return dof_seg.person_at(photo.preview_mask, photo.labels, row, column, reach=reach)
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def radius_range(self, photo: Photo, method: str) -> tuple[float, float]:
+        """(default, largest) radius of ``method`` for this photo, in full-size pixels."""
+        height, width = photo.size
+        default = dof_smooth.default_radius(method, height, width) if method != GENERATOR else 0
+        if method == "lens":
+            return default, max(default, math.ceil(LENS_MAX_FRACTION * max(height, width)))
+        return default, KERNEL_MAX_RADIUS
+
+    def check(self, photo: Photo, settings: RenderSettings) -> RenderSettings:
+        """``settings`` if they fit this photo; else a StudioError saying what is allowed."""
+        if settings.method not in self.methods:
+            hint = " (start the studio with --model to use a generator)"
+            extra = hint if settings.method == GENERATOR else ""
+            raise StudioError(
+                f"unknown method {settings.method!r}; valid: {', '.join(self.methods)}{extra}"
+            )
+        if settings.radius is not None:
+            _, largest = self.radius_range(photo, settings.method)
+            if not (math.isfinite(settings.radius) and 0 <= settings.radius <= largest):
+                raise StudioError(
+                    f"radius must be between 0 and {largest:g}; got {settings.radius}"
+                )
+        if not (math.isfinite(settings.highlights) and 0 <= settings.highlights <= MAX_HIGHLIGHTS):
+            raise StudioError(
+                f"highlights must be between 0 and {MAX_HIGHLIGHTS:g}; got {settings.highlights}"
+            )
+        unknown = sorted((settings.people or frozenset()) - set(range(1, photo.people + 1)))
+        if unknown:
+            raise StudioError(f"no person {unknown[0]} in this photo ({photo.people} found)")
+        return settings
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def subject(self, photo: Photo, people: frozenset[int] | None, *, full: bool) -> Tensor:
+        """The mask of the chosen people, (1, 1, H, W) at full size or (1, 1, h, w) preview."""
+        mask = photo.mask if full else photo.preview_mask
+        if people is None:
+            return mask
+        labels = photo.labels
+        if full:  # the people map is made at preview size; owners change between people only
+            labels = F.interpolate(labels.float(), size=photo.size, mode="nearest").long()
+        return dof_seg.select_people(mask, labels, people)
+
+    def _render(self, photo: Photo, image: Tensor, subject: Tensor, s: RenderSettings) -> Tensor:
+        scale = image.shape[-1] / photo.size[1]
+        device = self.config.device
+        with torch.inference_mode():
+            if s.method == GENERATOR:
+                from dof_gan import translate
+
+                assert self.generator is not None
+                return translate(self.generator, image.to(device), mask=subject, overlay=True)
+            radius = s.radius if s.radius is not None else self.radius_range(photo, s.method)[0]
+            return dof_smooth.portrait_blur(
+                image.to(device), subject.to(device), s.method, radius * scale,
+                highlights=s.highlights,
+            )  # fmt: skip
+
+    def preview(self, photo: Photo, settings: RenderSettings) -> bytes:
+        """The render of the preview copy, as JPEG bytes."""
+        settings = self.check(photo, settings)
+        subject = self.subject(photo, settings.people, full=False)
+        with self._preview_lock:
+            began = time.perf_counter()
+            out = self._render(photo, photo.preview, subject, settings)
+            pixels = photo.preview.shape[-1] * photo.preview.shape[-2]
+            self._seconds_per_pixel[settings.method] = (time.perf_counter() - began) / pixels
+        return dof_io.encode_rgb(to_rgb(out), ".jpg", quality=90)
+
+    def original(self, photo: Photo) -> bytes:
+        """The preview copy as it is (the "before"), as JPEG bytes."""
+        return dof_io.encode_rgb(to_rgb(photo.preview), ".jpg", quality=90)
+
+    def overlay(self, photo: Photo, people: frozenset[int] | None) -> bytes:
+        """The people as a tint to lay over the preview: RGBA PNG, chosen people in blue, the
+        others in orange, opacity following the soft mask."""
+        labels = photo.labels[0, 0].numpy()
+        chosen = (
+            np.ones_like(labels, dtype=bool) if people is None else np.isin(labels, list(people))
+        )
+        rgb = np.where(chosen[..., None], CHOSEN_TINT, OTHER_TINT)
+        alpha = np.rint(photo.preview_mask[0, 0].numpy() * OVERLAY_OPACITY).astype(np.uint8)
+        image = Image.fromarray(np.dstack([rgb, alpha]).astype(np.uint8), mode="RGBA")
+        return _png(image)
+
+    def render_full(
+        self, photo: Photo, settings: RenderSettings, fmt: str, progress: Progress
+    ) -> bytes:
+        """The full-size result as the bytes of a ``fmt`` file (``png`` or ``jpg``).
+
+        ``progress`` hears of each stage as it starts (subject, render, encode), with the time
+        the render is expected to take from the last preview's speed, when there was one.
+        """
+        settings = self.check(photo, settings)
+        if fmt not in FORMATS:
+            raise StudioError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+        progress("subject", 0.0, 0.05, None)
+        subject = self.subject(photo, settings.people, full=True)
+        rate = self._seconds_per_pixel.get(settings.method)
+        expected = rate * photo.rgb.shape[0] * photo.rgb.shape[1] if rate else None
+        progress("render", 0.05, 0.85, expected)
+        out = to_rgb(self._render(photo, to_tensor(photo.rgb), subject, settings))
+        progress("encode", 0.85, 1.0, None)
+        return dof_io.encode_rgb(out, FORMATS[fmt][0])
+
+    def info(self, photo: Photo) -> dict[str, Any]:
+        """What the page needs to lay out its controls for ``photo``."""
+        height, width = photo.size
+        ranges = {m: self.radius_range(photo, m) for m in self.methods}
+        return {
+            "id": photo.id,
+            "name": photo.name,
+            "width": width,
+            "height": height,
+            "preview_width": photo.preview.shape[-1],
+            "preview_height": photo.preview.shape[-2],
+            "people": photo.people,
+            "methods": self.methods,
+            "radius": {m: {"default": d, "max": top} for m, (d, top) in ranges.items()},
+        }
+
+
+def _png(image: Image.Image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

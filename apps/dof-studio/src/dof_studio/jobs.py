@@ -1,0 +1,118 @@
+"""Full-size renders run one at a time on a worker thread; the page polls their progress.
+
+Results stay in memory (never on disk) until a newer job pushes them out.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import threading
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from dof_studio.errors import NotOpenError, StudioError
+
+#: the progress callback: (stage, fraction at its start, at its end, expected seconds or None)
+Progress = Callable[[str, float, float, "float | None"], None]
+#: a job's work: takes a progress callback and returns the file's bytes
+Work = Callable[[Progress], bytes]
+
+
+@dataclass
+class Job:
+    """One full-size render: its state, the stage it is in, and in the end its file."""
+
+    id: str
+    filename: str
+    media_type: str
+    state: str = "queued"  # queued | running | done | failed
+    stage: str = ""
+    start: float = 0.0  # the progress when the stage began
+    end: float = 0.0  # ... and when it will be over
+    expected: float | None = None  # seconds the stage is expected to take
+    stage_began: float = 0.0
+    error: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+    created: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+
+    @property
+    def progress(self) -> float:
+        """In [0, 1]: stages report their span; inside a stage with an expected duration, the
+        share of it that has elapsed (capped at 95% of the stage: it is an estimate)."""
+        if self.state == "done":
+            return 1.0
+        if not self.expected:
+            return self.start
+        elapsed = time.monotonic() - self.stage_began
+        return self.start + (self.end - self.start) * min(0.95, elapsed / self.expected)
+
+    def status(self) -> dict[str, Any]:
+        """The JSON the page polls."""
+        end = self.finished if self.finished is not None else time.monotonic()
+        return {
+            "id": self.id,
+            "state": self.state,
+            "stage": self.stage,
+            "progress": round(self.progress, 3),
+            "error": self.error,
+            "filename": self.filename,
+            "seconds": round(end - self.created, 2),
+            "bytes": len(self.data) if self.data is not None else None,
+        }
+
+
+class JobRunner:
+    """Runs :data:`Work` on one worker thread; keeps the last ``keep`` jobs."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self._keep = keep
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dof-studio-render")
+
+    def submit(self, work: Work, *, filename: str, media_type: str) -> Job:
+        job = Job(id=secrets.token_urlsafe(9), filename=filename, media_type=media_type)
+        with self._lock:
+            self._jobs[job.id] = job
+            while len(self._jobs) > self._keep:
+                self._jobs.popitem(last=False)
+        self._pool.submit(self._run, job, work)
+        return job
+
+    def _run(self, job: Job, work: Work) -> None:
+        def progress(stage: str, start: float, end: float, expected: float | None) -> None:
+            job.stage, job.start, job.end, job.expected = stage, start, end, expected
+            job.stage_began = time.monotonic()
+
+        job.state = "running"
+        try:
+            job.data = work(progress)
+        except StudioError as err:
+            job.error = err.message
+        except MemoryError:
+            job.error = "out of memory rendering at full size: close other programs or use a GPU"
+        except Exception as err:  # the page must hear of any failure; the log keeps the trace
+            traceback.print_exc(file=sys.stderr)
+            job.error = f"the render failed: {err}"
+        job.finished = time.monotonic()
+        job.state = "failed" if job.error is not None else "done"
+
+    def get(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None:
+            raise NotOpenError("this render is no longer held; save again")
+        return job
+
+    def shutdown(self) -> None:
+        """Stop taking work, drop queued jobs, forget every result."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._jobs.clear()
