@@ -76,7 +76,6 @@ function setupRadius() {
   const range = state.photo.radius[method];
   slider.disabled = method === "generator";
   slider.max = String(range.max);
-  slider.step = method === "lens" ? "1" : "1";
   slider.value = String(Math.round(range.default));
   showValues();
 }
