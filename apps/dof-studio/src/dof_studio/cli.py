@@ -44,6 +44,15 @@ SEGMENTERS = ("selfie", "deeplabv3")
     "--max-megapixels", type=click.FloatRange(min=0.001), default=50.0, show_default=True,
     help="Largest photo accepted, in millions of pixels (checked before decoding).",
 )  # fmt: skip
+@click.option(
+    "--threads", type=click.IntRange(min=0), default=0, show_default=True,
+    help="torch threads for full-size renders (0 = torch's default).",
+)  # fmt: skip
+@click.option(
+    "--preview-threads", type=click.IntRange(min=0), default=1, show_default=True,
+    help="torch threads for opening and previews (0 = torch's default; 1 stays quick on a "
+    "busy machine).",
+)  # fmt: skip
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the web browser.")
 def studio(
     host: str,
@@ -54,6 +63,8 @@ def studio(
     preview_size: int,
     max_upload_mb: float,
     max_megapixels: float,
+    threads: int,
+    preview_threads: int,
     open_browser: bool,
 ) -> None:
     """A local web page: open a portrait, click the subject, set the aperture, save.
@@ -69,6 +80,7 @@ def studio(
     config = StudioConfig(
         segmenter=segmenter, model=model, device=device, preview_size=preview_size,
         max_upload_bytes=round(max_upload_mb * 2**20), max_pixels=round(max_megapixels * 1e6),
+        render_threads=threads, preview_threads=preview_threads,
     )  # fmt: skip
     try:
         engine = Studio(config)
