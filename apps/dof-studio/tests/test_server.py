@@ -272,3 +272,41 @@ def test_an_exported_generator_is_a_method(
     assert first.sum() > 100
     assert np.abs(got - rgb)[first].max() <= 1  # the overlay puts the subject back
     assert np.abs(got - rgb)[~core(opened.mask[0, 0].numpy() > 0.01, 0)].mean() > 10
+
+
+def test_a_photo_without_people_blurs_everything(client: TestClient, upload) -> None:
+    sky = np.zeros((90, 120, 3), np.uint8)
+    sky[..., 2] = np.linspace(80, 250, 120, dtype=np.uint8)  # a plain blue gradient
+    sky[::8] = 255  # with lines the blur must soften
+    info = upload(client, dof_io.encode_rgb(sky, ".png"), "sky.png")
+    assert info["people"] == 0
+    response = client.post(f"/api/photos/{info['id']}/pick", json={"x": 0.5, "y": 0.5})
+    assert response.json() == {"person": 0}
+    preview = jpeg(client.get(f"/api/photos/{info['id']}/preview", params={"radius": 3}))
+    assert np.abs(preview.astype(int) - sky).mean() > 10
+
+
+def test_the_cli_says_when_the_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from dof_studio.cli import studio
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(studio, ["--port", str(port), "--preview-size", "128"])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port 0" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_other_interfaces_only_when_asked(studio) -> None:
+    """--host 0.0.0.0 answers any Host header; the default answers loopback names only."""
+    # no `with`: the lifespan (which forgets the shared studio's photos at exit) does not run
+    anywhere = TestClient(create_app(studio, allowed_hosts=["*"]), base_url="http://192.168.1.20")
+    assert anywhere.get("/api/config").status_code == 200
+    loopback = TestClient(create_app(studio), base_url="http://192.168.1.20")
+    assert loopback.get("/api/config").status_code == 400

@@ -37,12 +37,13 @@ SEGMENTERS = ("selfie", "deeplabv3")
     help="Longer side of the preview, pixels (the download is always full size).",
 )  # fmt: skip
 @click.option(
-    "--max-upload-mb", type=click.FloatRange(min=0.001), default=64.0, show_default=True,
+    "--max-upload-mb", type=click.FloatRange(min=0.001), default=256.0, show_default=True,
     help="Largest photo file accepted.",
 )  # fmt: skip
 @click.option(
-    "--max-megapixels", type=click.FloatRange(min=0.001), default=50.0, show_default=True,
-    help="Largest photo accepted, in millions of pixels (checked before decoding).",
+    "--max-megapixels", type=click.FloatRange(min=0.001), default=150.0, show_default=True,
+    help="Largest photo accepted, in millions of pixels, checked before decoding (150: the "
+    "limit of every dof command).",
 )  # fmt: skip
 @click.option(
     "--threads", type=click.IntRange(min=0), default=0, show_default=True,

@@ -61,7 +61,8 @@ class StudioConfig:
         device: torch device for the segmenter, the blurs and the generator.
         preview_size: longer side of the preview, pixels.
         max_upload_bytes: uploads larger than this are refused before they are decoded.
-        max_pixels: photos with more pixels (read from the header) are refused.
+        max_pixels: photos with more pixels (read from the header) are refused; by default
+            the command line's limit, so the page opens whatever ``dof smooth`` reads.
         keep_photos: photos held in memory at once (the oldest is dropped).
         min_person_area: mask regions smaller than this fraction of the frame are not people of
             their own; they join the nearest person.
@@ -75,8 +76,8 @@ class StudioConfig:
     model: Path | None = None
     device: str = "cpu"
     preview_size: int = 1280
-    max_upload_bytes: int = 64 * 2**20
-    max_pixels: int = 50_000_000
+    max_upload_bytes: int = 256 * 2**20
+    max_pixels: int = dof_io.MAX_PIXELS
     keep_photos: int = 4
     min_person_area: float = 0.002
     preview_threads: int = 1

@@ -11,6 +11,7 @@ import re
 import socket
 import sys
 import time
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -24,6 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 import dof_io
+import dof_smooth
 from dof_studio.engine import FORMATS, RenderSettings, Studio
 from dof_studio.errors import StudioError, UploadTooLargeError
 from dof_studio.jobs import JobRunner
@@ -104,6 +106,17 @@ def create_app(studio: Studio, *, allowed_hosts: list[str] | None = None) -> Fas
     @app.exception_handler(dof_io.ImageReadError)
     async def read_error(_: Request, err: dof_io.ImageReadError) -> JSONResponse:
         return JSONResponse({"error": str(err)}, status_code=400)
+
+    @app.exception_handler(dof_smooth.SmoothError)
+    async def smooth_error(_: Request, err: dof_smooth.SmoothError) -> JSONResponse:
+        return JSONResponse({"error": str(err)}, status_code=400)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, err: Exception) -> JSONResponse:
+        """Anything else is a bug: the page says so in one line, the terminal gets the trace."""
+        traceback.print_exception(err, file=sys.stderr)
+        message = "out of memory: try a smaller photo" if isinstance(err, MemoryError) else err
+        return JSONResponse({"error": f"dof studio failed: {message}"}, status_code=500)
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> HTMLResponse:
