@@ -310,3 +310,13 @@ def test_other_interfaces_only_when_asked(studio) -> None:
     assert anywhere.get("/api/config").status_code == 200
     loopback = TestClient(create_app(studio), base_url="http://192.168.1.20")
     assert loopback.get("/api/config").status_code == 400
+
+
+def test_the_cli_names_the_valid_segmenters() -> None:
+    from click.testing import CliRunner
+
+    from dof_studio.cli import studio
+
+    result = CliRunner().invoke(studio, ["--segmenter", "nope", "--port", "0"])
+    assert result.exit_code == 1
+    assert "unknown segmenter 'nope'; valid names:" in result.output and "selfie" in result.output

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-SEGMENTERS = ("selfie", "deeplabv3")
-
 
 @click.command("studio", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
@@ -28,8 +26,9 @@ SEGMENTERS = ("selfie", "deeplabv3")
     "`dof export`), a run folder or a checkpoint .pt.",
 )
 @click.option(
-    "--segmenter", type=click.Choice(SEGMENTERS), default="selfie", show_default=True,
-    help="Person mask backend (selfie is built in and offline).",
+    "--segmenter", default="selfie", show_default=True,
+    help="dof-seg backend for the person mask, as `dof seg --segmenter` (selfie is built in "
+    "and offline; see docs/seg.md).",
 )  # fmt: skip
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, ...")
 @click.option(
