@@ -79,7 +79,7 @@ def test_resume_is_exact(pairs, tmp_path):
     with pytest.raises(StopTrainingError):
         train_deeplabv3plus(*pairs, tmp_path / "b", config(3), on_step=stop_at_2)
     torch.manual_seed(123)  # a resumed process starts with another global random state
-    resumed = train_deeplabv3plus(*pairs, tmp_path / "b", config(3))
+    resumed = train_deeplabv3plus(*pairs, tmp_path / "b", config(3), resume=True)
     a, b = load_file(str(straight)), load_file(str(resumed))
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
@@ -100,3 +100,17 @@ def test_config_validation():
         TrainConfig(size=50).validate()
     with pytest.raises(TrainDataError, match="min_crop"):
         TrainConfig(min_crop=0).validate()
+
+
+def test_an_existing_run_is_refused_without_resume(pairs, tmp_path):
+    """Like dof-gan: a started run is continued with resume=True, never started over."""
+    from dof_seg import RunFolderError
+
+    run = tmp_path / "run"
+    train_deeplabv3plus(*pairs, run, config(2))
+    before = (run / "checkpoint.pt").read_bytes()
+    with pytest.raises(RunFolderError, match=r"already exists and is not empty.*--resume"):
+        train_deeplabv3plus(*pairs, run, config(2))
+    assert (run / "checkpoint.pt").read_bytes() == before
+    with pytest.raises(RunFolderError, match="no run to resume"):
+        train_deeplabv3plus(*pairs, tmp_path / "new", config(2), resume=True)

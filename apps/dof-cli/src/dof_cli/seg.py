@@ -207,6 +207,7 @@ def evaluate(
 @click.option("--save-every", type=click.IntRange(1), default=500, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and stop.")
+@click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from its checkpoint.")
 @device_option
 def train(
     photos_dir: Path,
@@ -215,9 +216,10 @@ def train(
     encoder_weights: str,
     device: str,
     dry_run: bool,
+    resume: bool,
     **fields: Any,
 ) -> None:
-    """Fine-tune DeepLabV3+ on PHOTOS_DIR and MASKS_DIR (matched by stem); resumes RUN_DIR."""
+    """Fine-tune DeepLabV3+ on PHOTOS_DIR and MASKS_DIR (matched by stem) into RUN_DIR."""
     from dof_seg import DofSegError, TrainConfig, train_deeplabv3plus
 
     weights = None if encoder_weights.lower() == "none" else encoder_weights
@@ -230,7 +232,7 @@ def train(
         return
     try:
         path = train_deeplabv3plus(
-            photos_dir, masks_dir, run_dir, config, device=resolve_device(device)
+            photos_dir, masks_dir, run_dir, config, device=resolve_device(device), resume=resume
         )
     except DofSegError as err:
         raise click.ClickException(str(err)) from err

@@ -24,15 +24,13 @@ COMPOSITES = ("paste", "halo_free")
 
 def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
     """A mask or depth PNG as a (1, 1, H, W) tensor in [0, 1], checked against the photo size."""
-    import torch
-
     from dof_io import read_mask
+    from dof_io.tensors import mask_to_tensor
 
     if not path.is_file():
         hint = " (make masks with `dof seg PHOTOS -o DIR`)" if what == "mask" else ""
         raise FileNotFoundError(f"no {what} {path}{hint}")
-    array = read_mask(path, size=size, what=what)
-    return torch.from_numpy(array)[None, None].to(device)
+    return mask_to_tensor(read_mask(path, size=size, what=what), device=device)
 
 
 @click.command("smooth")
@@ -152,10 +150,11 @@ def _render(
 
     import dof_smooth
     from dof_io import read_rgb
+    from dof_io.tensors import image_to_tensor, tensor_to_image
 
     rgb = read_rgb(photo)
     size = (rgb.shape[0], rgb.shape[1])
-    image = torch.from_numpy(rgb).to(device).permute(2, 0, 1)[None].float() / 255
+    image = image_to_tensor(rgb, device=device)
     with torch.inference_mode():
         if model is not None:
             mask = model(image).clamp(0, 1)
@@ -166,7 +165,7 @@ def _render(
         if depths is not None:
             depth = _read_map(depths / f"{photo.stem}.png", size, "depth map", device)
         out = dof_smooth.portrait_blur(image, mask, depth=depth, **options)
-    return (out[0] * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return tensor_to_image(out)
 
 
 def _segmenter_error() -> type[BaseException]:

@@ -31,6 +31,7 @@ from dof_io import (
     read_rgb,
     save_image,
 )
+from dof_io.tensors import image_to_tensor
 
 MASK_FOLDERS = ("masks", "maskA", "mask")
 MANIFESTS = ("manifest.csv", "credits.csv")
@@ -121,7 +122,7 @@ def fit_size(height: int, width: int, size: int | None, multiple: int = 8) -> tu
 
 def to_tensor(rgb: np.ndarray) -> Tensor:
     """(H, W, 3) uint8 -> (1, 3, H, W) float in [0, 1]."""
-    return torch.tensor(rgb).permute(2, 0, 1)[None].float() / 255.0
+    return image_to_tensor(rgb)
 
 
 def to_uint8(image: Tensor) -> np.ndarray:

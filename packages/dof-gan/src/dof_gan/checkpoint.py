@@ -8,7 +8,6 @@ and schedulers, the image pools (images and generator states), every random-numb
 from __future__ import annotations
 
 import os
-import random
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,36 +16,15 @@ import torch
 
 import dof_io
 from dof_gan.errors import CheckpointError
+from dof_io.training import load_state, save_state
 
 CHECKPOINT_FORMAT = "dof-gan-checkpoint"
 CHECKPOINT_VERSION = 1
 
 
-def rng_states() -> dict[str, Any]:
-    """The process-wide random states, as weights-only-loadable values."""
-    version, internal, gauss = random.getstate()
-    return {
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "python": [version, list(internal), gauss],
-    }
-
-
-def set_rng_states(states: dict[str, Any]) -> None:
-    torch.set_rng_state(states["torch"])
-    if states["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(states["cuda"])
-    version, internal, gauss = states["python"]
-    random.setstate((version, tuple(internal), gauss))
-
-
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     """Write ``state`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **state}
-    with dof_io.atomic_path(path) as tmp:
-        torch.save(payload, tmp)
-    return path
+    return save_state({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **state}, path)
 
 
 def link_checkpoint(source: Path, target: Path) -> None:
@@ -71,7 +49,7 @@ def load_checkpoint(
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = load_state(path, map_location=map_location)
     except Exception as err:
         raise CheckpointError(
             path, f"cannot be read as a weights-only torch checkpoint ({err}); it may be "

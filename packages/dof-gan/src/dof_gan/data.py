@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 import dof_io
 from dof_gan.config import DataConfig
 from dof_gan.errors import DatasetError
+from dof_io.tensors import image_to_tensor
 
 #: One item's draws: (index_A, index_B, top_A, left_A, top_B, left_B, flip_A, flip_B); crop
 #: offsets are fractions of the room left for the crop.
@@ -95,7 +96,7 @@ def load_item(domain: Domain, index: int) -> tuple[Tensor, Tensor | None]:
         rgb = dof_io.read_rgb(path)
         if domain.masks == "folder":
             mask = dof_io.read_mask(domain.mask_path(path), size=rgb.shape[:2])
-    image_t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float() / 255.0
+    image_t = image_to_tensor(rgb)[0]  # (3, H, W)
     mask_t = None if mask is None else torch.from_numpy(np.ascontiguousarray(mask))[None]
     return image_t, mask_t
 

@@ -28,6 +28,7 @@ from dof_gan.losses import mask_overlay
 from dof_gan.networks import ResnetGenerator
 from dof_gan.runlog import last_checkpoint_path
 from dof_io.check import check_image
+from dof_io.tensors import image_to_tensor, mask_to_tensor, tensor_to_image
 
 EXPORT_FORMAT = "dof-gan-generator"
 DIRECTIONS = {"AtoB": "G", "BtoA": "F"}
@@ -224,20 +225,17 @@ def apply_to_photo(
         ``{"plain": ...}``, ``{"overlay": ...}``, or both keys with ``both``; (H, W, 3) uint8.
     """
     rgb = dof_io.read_rgb(photo)
-    image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255.0
+    image = image_to_tensor(rgb)
     mask_t = None
     if overlay or both:
         if mask is None:
             raise ShapeError("overlay needs a mask path")
         mask_np = dof_io.read_mask(mask, size=rgb.shape[:2])
-        mask_t = torch.from_numpy(mask_np)[None, None]
+        mask_t = mask_to_tensor(mask_np)
     plain = translate(generator, image)
     results = {}
     if both or not overlay:
         results["plain"] = plain
     if mask_t is not None:
         results["overlay"] = mask_overlay(plain, image.to(plain.device), mask_t.to(plain.device))
-    return {
-        key: (value[0].permute(1, 2, 0) * 255).round().clamp(0, 255).byte().cpu().numpy()
-        for key, value in results.items()
-    }
+    return {key: tensor_to_image(value) for key, value in results.items()}

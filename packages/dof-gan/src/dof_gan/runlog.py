@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import torch
 from torch import Tensor
 
 import dof_io
+import dof_io.runs
 from dof_gan.errors import RunFolderError
 
 #: the names in every log line's "losses", in order (mask terms only when masks exist).
@@ -53,64 +53,22 @@ def check_run_folder(run: str | Path, *, resume: bool) -> Path:
     """Refuse to start over an existing run without ``resume``, or to resume nothing.
 
     A folder that a failed start left (config, an empty log, lock files; no step done) does
-    not count as a run: it may be started again.
+    not count as a run: it may be started again. The rule is dof-io's, shared with dof-seg.
 
     Raises:
         RunFolderError: with what to do instead.
     """
-    run = Path(run)
-    if resume:
-        if not config_path(run).is_file():
-            raise RunFolderError(
-                f"{run} holds no run to resume (no config.json): start it without --resume"
-            )
-        return run
-    if run.exists() and (not run.is_dir() or not _unstarted(run)):
-        raise RunFolderError(
-            f"{run} already exists and is not empty: continue that run with --resume, or give "
-            "another --out"
-        )
-    return run
-
-
-def _unstarted(run: Path) -> bool:
-    """True when ``run`` holds nothing a start could lose: no step logged, no checkpoint.
-
-    Left by a start that failed before its first step: the lock files, temporary files,
-    config.json, an empty log.jsonl, samples/ and checkpoints/ with no finished file.
-    """
-    for entry in run.iterdir():
-        name = entry.name
-        if name in dof_io.LOCK_FILES or dof_io.is_temp_file(entry) or name == "config.json":
-            continue
-        if name in ("samples", "checkpoints") and entry.is_dir():
-            unfinished = all(dof_io.is_temp_file(inner) for inner in entry.iterdir())
-        else:
-            unfinished = entry == log_path(run) and entry.is_file() and not read_log(run)
-        if not unfinished:
-            return False
-    return True
+    return dof_io.runs.check_run_folder(run, resume=resume, error=RunFolderError)
 
 
 def read_log(run: str | Path) -> list[dict[str, Any]]:
     """Every complete line of ``RUN/log.jsonl`` (a line cut short by a kill is skipped)."""
-    path = log_path(Path(run))
-    if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return rows
+    return dof_io.runs.read_jsonl(log_path(Path(run)))
 
 
 def truncate_log(run: Path, step: int) -> None:
     """Keep the log lines up to ``step`` (those a resumed run would otherwise log twice)."""
-    rows = [row for row in read_log(run) if row.get("step", 0) <= step]
-    text = "".join(json.dumps(row) + "\n" for row in rows)
-    dof_io.atomic_write_text(log_path(run), text)
+    dof_io.runs.trim_jsonl(log_path(run), step)
 
 
 class LossLog:
@@ -136,11 +94,13 @@ class LossLog:
         if not self._rows:
             return
         values = torch.stack([row[2] for row in self._rows]).cpu().tolist()
-        lines = []
-        for (meta, names, _), row in zip(self._rows, values, strict=True):
-            lines.append(json.dumps({**meta, "losses": dict(zip(names, row, strict=True))}))
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
+        dof_io.runs.append_jsonl(
+            self.path,
+            (
+                {**meta, "losses": dict(zip(names, row, strict=True))}
+                for (meta, names, _), row in zip(self._rows, values, strict=True)
+            ),
+        )
         self._rows.clear()
 
 

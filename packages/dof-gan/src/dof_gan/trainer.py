@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dof_gan import runlog
-from dof_gan.checkpoint import link_checkpoint, rng_states, save_checkpoint, set_rng_states
+from dof_gan.checkpoint import link_checkpoint, save_checkpoint
 from dof_gan.config import TrainConfig, config_to_dict
 from dof_gan.data import EpochPlanner, UnpairedDataset
 from dof_gan.errors import DatasetError, WeightsError
@@ -34,6 +34,7 @@ from dof_gan.seeds import stream_seed
 from dof_gan.steps import Batch, CycleGAN, Translations, discriminator_step, generator_step
 from dof_gan.steps import set_requires_grad as _set_requires_grad
 from dof_gan.vgg import VGGFeatures, build_vgg
+from dof_io.training import rng_states, set_rng_states
 
 
 def _mask_loss_vgg(config: TrainConfig) -> VGGFeatures | None:

@@ -51,6 +51,7 @@ from dof_io.outputs import (
     plan_outputs,
     protected_inputs,
 )
+from dof_io.runs import RunFolderError
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -65,6 +66,7 @@ __all__ = [
     "OutputError",
     "OutputPlan",
     "PlannedPhoto",
+    "RunFolderError",
     "ShapeError",
     "atomic_open",
     "atomic_path",

@@ -31,6 +31,10 @@ class OptionError(DofSegError, ValueError):
     """An option a backend or post-processing step does not take, or a value it cannot use."""
 
 
+class RunFolderError(DofSegError, dof_io.RunFolderError):
+    """A run folder that cannot be started or resumed as asked (``dof seg train``)."""
+
+
 class WeightsNotFoundError(DofSegError, FileNotFoundError):
     """Model weights that are not on this machine and cannot be downloaded."""
 

@@ -20,6 +20,7 @@ import torch
 
 import dof_io
 from dof_io import DofIOError, read_rgb, write_rgba
+from dof_io.tensors import image_to_tensor
 from dof_seg.base import Segmenter
 from dof_seg.errors import DofSegError
 from dof_seg.postprocess import PostProcessConfig, postprocess
@@ -54,8 +55,7 @@ def _batches(photos: Sequence[Path], size: int) -> Iterator[list[Path]]:
 
 
 def _to_tensor(rgb: npt.NDArray[np.uint8], device: torch.device) -> torch.Tensor:
-    image = torch.from_numpy(rgb).to(device, non_blocking=True)  # (H, W, 3) uint8
-    return image.permute(2, 0, 1).float().div_(255)  # (3, H, W) in [0, 1]
+    return image_to_tensor(rgb, device=device)[0]  # (3, H, W) in [0, 1]
 
 
 class SegmentEvent(NamedTuple):

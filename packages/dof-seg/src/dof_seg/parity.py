@@ -33,6 +33,7 @@ import numpy.typing as npt
 import torch
 
 from dof_io import atomic_write_text, list_images, mask_iou, read_mask, read_rgb
+from dof_io.tensors import image_to_tensor
 from dof_seg.selfie import SelfieSegmenter
 
 MaskFn = Callable[[npt.NDArray[np.uint8]], npt.NDArray[np.float32]]
@@ -44,7 +45,7 @@ def _ours(model: str) -> MaskFn:
 
     @torch.inference_mode()
     def run(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-        image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
+        image = image_to_tensor(rgb)
         mask: npt.NDArray[np.float32] = segmenter(image)[0, 0].numpy()
         return mask
 

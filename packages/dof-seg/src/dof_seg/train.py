@@ -9,7 +9,10 @@ DeepLab trains.
 The run folder holds ``config.json``, ``log.jsonl`` (step, loss, lr), ``checkpoint.pt``
 (everything to resume exactly: model, optimiser, scheduler, random state, step; loaded with
 ``weights_only=True``) and ``model.safetensors`` (the weights to share and to load with
-``get_segmenter("deeplabv3plus", checkpoint=...)``).
+``get_segmenter("deeplabv3plus", checkpoint=...)``). The run-folder rules are dof-gan's, from
+dof-io: the folder is locked while training, an existing run is refused unless ``resume``, a
+resumed run trims its log to the checkpoint's step, and losses stay on the device between saves
+(no host sync per step).
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dof_io import atomic_path, atomic_write_text, list_images, read_mask, read_rgb
+from dof_io import atomic_write_text, folder_lock, list_images, read_mask, read_rgb
+from dof_io.runs import append_jsonl, check_run_folder, trim_jsonl
+from dof_io.tensors import image_to_tensor, mask_to_tensor
+from dof_io.training import load_state, rng_states, save_state, set_rng_states
 from dof_seg.deeplab import IMAGENET_MEAN, IMAGENET_STD, normalize
 from dof_seg.deeplabv3plus import DeepLabV3PlusSpec, build_deeplabv3plus, save_checkpoint
-from dof_seg.errors import TrainDataError
+from dof_seg.errors import RunFolderError, TrainDataError
 
 
 @dataclass(frozen=True)
@@ -79,10 +85,8 @@ def random_crop(
     draw = torch.rand(4, generator=generator).tolist()
     side = max(1, round(min(H, W) * (min_crop + (1 - min_crop) * draw[0])))
     top, left = round((H - side) * draw[1]), round((W - side) * draw[2])
-    image = torch.from_numpy(photo[top : top + side, left : left + side].copy())
-    target = torch.from_numpy(mask[top : top + side, left : left + side].copy())
-    image = image.permute(2, 0, 1)[None].float() / 255  # (1, 3, s, s)
-    target = target[None, None].float()  # (1, 1, s, s)
+    image = image_to_tensor(photo[top : top + side, left : left + side])  # (1, 3, s, s)
+    target = mask_to_tensor(mask[top : top + side, left : left + side])  # (1, 1, s, s)
     image = F.interpolate(image, size=(size, size), mode="bilinear", antialias=True)
     target = F.interpolate(target, size=(size, size), mode="bilinear", antialias=True)
     if draw[3] < 0.5:
@@ -113,19 +117,22 @@ def _sample(
 
 
 def _save(
-    run_dir: Path, state: dict[str, object], model: torch.nn.Module, spec: DeepLabV3PlusSpec
+    run_dir: Path,
+    state: dict[str, object],
+    model: torch.nn.Module,
+    spec: DeepLabV3PlusSpec,
+    pending: list[tuple[int, Tensor, float]],
 ) -> None:
-    with atomic_path(run_dir / "checkpoint.pt") as tmp:
-        torch.save(state, tmp)
+    """Log the pending steps (one host sync), then the checkpoint, then the shared weights."""
+    losses = torch.stack([loss for _, loss, _ in pending]).tolist() if pending else []
+    rows = [
+        {"step": step, "loss": loss, "lr": lr}
+        for (step, _, lr), loss in zip(pending, losses, strict=True)
+    ]
+    append_jsonl(run_dir / "log.jsonl", rows)
+    pending.clear()
+    save_state(state, run_dir / "checkpoint.pt")
     save_checkpoint(model, spec, run_dir / "model.safetensors")
-
-
-def _trim_log(path: Path, step: int) -> None:
-    """Drop log lines written after the checkpoint we resume from (they will be redone)."""
-    if path.is_file():
-        lines = path.read_text(encoding="utf-8").splitlines()
-        kept = [line for line in lines if line and json.loads(line)["step"] <= step]
-        atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
 def train_deeplabv3plus(
@@ -135,13 +142,35 @@ def train_deeplabv3plus(
     config: TrainConfig = TrainConfig(),
     *,
     device: str = "cpu",
-    on_step: Callable[[int, float], None] | None = None,
+    resume: bool = False,
+    on_step: Callable[[int, Tensor], None] | None = None,
 ) -> Path:
-    """Train (or resume training) and return the path of ``model.safetensors``."""
+    """Train into the run folder ``run_dir`` (with ``resume``, continue it from its checkpoint)
+    and return the path of ``model.safetensors``.
+
+    ``on_step(step, loss)`` is called after each step with the loss still on the device.
+
+    Raises:
+        RunFolderError: ``run_dir`` holds a run and ``resume`` is off, or there is nothing to
+            resume; dof_io.FolderLockedError: another process trains into it.
+        TrainDataError: no usable photo and mask pairs.
+    """
     config.validate()
     pairs = find_pairs(photos_dir, masks_dir)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = check_run_folder(run_dir, resume=resume, error=RunFolderError)
+    with folder_lock(run_dir) as lock:
+        check_run_folder(run_dir, resume=resume, error=RunFolderError)  # again, under the lock
+        lock.remove_stale_temp_files()
+        return _train(pairs, run_dir, config, device, on_step)
+
+
+def _train(
+    pairs: list[tuple[Path, Path]],
+    run_dir: Path,
+    config: TrainConfig,
+    device: str,
+    on_step: Callable[[int, Tensor], None] | None,
+) -> Path:
     spec = DeepLabV3PlusSpec(encoder=config.encoder, size=config.size)
     model = build_deeplabv3plus(spec, config.encoder_weights).to(device).train()
     optimizer = torch.optim.AdamW(
@@ -154,17 +183,16 @@ def train_deeplabv3plus(
     step = 0
     checkpoint = run_dir / "checkpoint.pt"
     if checkpoint.is_file():  # resume exactly where the last save left off
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        state = load_state(checkpoint, map_location=device)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())  # dropout in the ASPP head draws from it
-        if torch.cuda.is_available() and "cuda_rng" in state:
-            torch.cuda.set_rng_state_all(list(state["cuda_rng"]))
+        set_rng_states(state["rng"])  # dropout in the ASPP head draws from torch's
         step = int(state["step"])
-        _trim_log(run_dir / "log.jsonl", step)
+    trim_jsonl(run_dir / "log.jsonl", step)
     atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
+    pending: list[tuple[int, Tensor, float]] = []  # (step, loss on the device, lr) to log
     while step < config.steps:
         images, targets = _sample(pairs, config, generator)
         logits = model(normalize(images.to(device), IMAGENET_MEAN, IMAGENET_STD))
@@ -174,23 +202,18 @@ def train_deeplabv3plus(
         optimizer.step()
         scheduler.step()
         step += 1
-        value = float(loss.detach())
-        with (run_dir / "log.jsonl").open("a", encoding="utf-8") as log:
-            log.write(
-                json.dumps({"step": step, "loss": value, "lr": scheduler.get_last_lr()[0]}) + "\n"
-            )
+        pending.append((step, loss.detach(), float(scheduler.get_last_lr()[0])))
         if step % config.save_every == 0 or step == config.steps:
             state = {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "generator": generator.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+                "rng": rng_states(),
                 "step": step,
                 "config": asdict(config),
             }
-            _save(run_dir, state, model, spec)
+            _save(run_dir, state, model, spec, pending)
         if on_step is not None:  # after the save, so a callback may stop the run safely
-            on_step(step, value)
+            on_step(step, loss.detach())
     return run_dir / "model.safetensors"
