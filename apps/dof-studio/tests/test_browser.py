@@ -85,10 +85,11 @@ def _deepest(region: np.ndarray) -> tuple[float, float]:
     return (x + 0.5) / region.shape[1], (y + 0.5) / region.shape[0]
 
 
-def _largest_person(page, base: str) -> np.ndarray:
-    """The overlay of person 1 (the largest) from the server: True where they are tinted."""
+def _person(page, base: str, label: int) -> np.ndarray:
+    """Where person ``label`` is (1 = the largest), from the server's overlay: True where the
+    chosen person's tint is (nearly) opaque."""
     photo_id = page.evaluate("state.photo.id")
-    overlay = page.request.get(f"{base}api/photos/{photo_id}/overlay?people=1").body()
+    overlay = page.request.get(f"{base}api/photos/{photo_id}/overlay?people={label}").body()
     tint = np.asarray(Image.open(io.BytesIO(overlay)))
     return (tint[..., :3] == CHOSEN).all(-1) & (tint[..., 3] >= 109)  # mask >= 0.99
 
@@ -131,7 +132,7 @@ def test_open_pick_blur_and_save(server: str, browser, ballpark_photo: Path, tmp
     assert count >= 2
 
     # click the largest person: only they stay sharp
-    region = _largest_person(page, server)
+    region = _person(page, server, 1)
     x, y = _deepest(region)
     box = page.locator("#stage").bounding_box()
     with page.expect_response(lambda r: "/preview" in r.url and "people=1&" in r.url + "&"):
@@ -169,6 +170,16 @@ def test_open_pick_blur_and_save(server: str, browser, ballpark_photo: Path, tmp
     )
     assert difference[inside].max() <= 3 and difference[inside].mean() < 0.5
     assert difference[~subject].mean() > 3
+
+    # Shift+click adds the second person; "Everyone sharp" is also where that leads with two
+    x, y = _deepest(_person(page, server, 2))
+    query = "people=all&" if count == 2 else "people=1,2&"
+    with page.expect_response(lambda r: "/preview" in r.url and query in r.url + "&"):
+        page.locator("#stage").click(
+            position={"x": x * box["width"], "y": y * box["height"]}, modifiers=["Shift"]
+        )
+    expected = "everyone sharp." if count == 2 else f"2 of {count} sharp."
+    assert page.locator("#people").inner_text() == f"{count} people found, {expected}"
 
     assert all(url.startswith((server, "blob:", "data:")) for url in asked), asked
     page.close()
