@@ -31,6 +31,7 @@ from torch import Tensor
 import dof_io
 import dof_seg
 import dof_smooth
+from dof_io.tensors import image_to_tensor, tensor_to_image
 from dof_studio.errors import NotOpenError, StudioError
 
 #: the method name of an exported generator passed with --model
@@ -145,18 +146,6 @@ def torch_threads(count: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def to_tensor(rgb: RGB) -> Tensor:
-    """(H, W, 3) uint8 -> (1, 3, H, W) float32 in [0, 1], as ``dof smooth`` converts."""
-    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
-
-
-def to_rgb(image: Tensor) -> RGB:
-    """(1, 3, H, W) float in [0, 1] -> (H, W, 3) uint8, as ``dof smooth`` converts."""
-    out = (image[0] * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 0)
-    array: RGB = out.cpu().numpy()
-    return array
-
-
 class Studio:
     """Holds the models and the open photos; every handler of the page calls one method."""
 
@@ -191,7 +180,7 @@ class Studio:
                 names the file as the command line does.
         """
         rgb = dof_io.decode_rgb(data, name, max_pixels=self.config.max_pixels)
-        image = to_tensor(rgb)
+        image = image_to_tensor(rgb)
         with torch.inference_mode(), torch_threads(self.config.preview_threads):
             mask = self.segmenter(image.to(self.config.device)).clamp(0, 1).float().cpu()
             preview, preview_mask = self._preview_copies(rgb, mask)
@@ -211,10 +200,10 @@ class Studio:
         scale = min(1.0, self.config.preview_size / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         if scale == 1.0:
-            return to_tensor(rgb), mask
+            return image_to_tensor(rgb), mask
         small = Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         preview_mask = F.interpolate(mask, size=size[::-1], mode="bilinear", antialias=True)
-        return to_tensor(np.array(small)), preview_mask.clamp(0, 1)
+        return image_to_tensor(np.array(small)), preview_mask.clamp(0, 1)
 
     def get(self, photo_id: str) -> Photo:
         """The open photo ``photo_id``.
@@ -314,11 +303,11 @@ class Studio:
             out = self._render(photo, photo.preview, subject, settings)
             pixels = photo.preview.shape[-1] * photo.preview.shape[-2]
             self._seconds_per_pixel[settings.method] = (time.perf_counter() - began) / pixels
-        return dof_io.encode_rgb(to_rgb(out), ".jpg", quality=90)
+        return dof_io.encode_rgb(tensor_to_image(out), ".jpg", quality=90)
 
     def original(self, photo: Photo) -> bytes:
         """The preview copy as it is (the "before"), as JPEG bytes."""
-        return dof_io.encode_rgb(to_rgb(photo.preview), ".jpg", quality=90)
+        return dof_io.encode_rgb(tensor_to_image(photo.preview), ".jpg", quality=90)
 
     def overlay(self, photo: Photo, people: frozenset[int] | None) -> bytes:
         """The people as a tint to lay over the preview: RGBA PNG, chosen people in blue, the
@@ -349,7 +338,9 @@ class Studio:
         expected = rate * photo.rgb.shape[0] * photo.rgb.shape[1] if rate else None
         progress("render", 0.05, 0.85, expected)
         with torch_threads(self.config.render_threads):
-            out = to_rgb(self._render(photo, to_tensor(photo.rgb), subject, settings))
+            out = tensor_to_image(
+                self._render(photo, image_to_tensor(photo.rgb), subject, settings)
+            )
         progress("encode", 0.85, 1.0, None)
         return dof_io.encode_rgb(out, FORMATS[fmt][0])
 
