@@ -312,25 +312,11 @@ def dedup(
 
 def _person_fraction(device: str) -> Callable[[np.ndarray], float]:
     """dof_seg's selfie segmenter as ``(H, W, 3) uint8 -> person fraction``."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
     import dof_seg
     from dof_cli.common import resolve_device
 
-    target = resolve_device(device)
-    segmenter = dof_seg.get_segmenter("selfie", device=target)
-
-    def fraction(rgb: np.ndarray) -> float:
-        image = Image.fromarray(rgb)
-        image.thumbnail((512, 512))  # enough to find a person, and quick
-        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255.0
-        with torch.inference_mode():
-            mask = segmenter(x.to(target))  # (1, 1, H, W)
-        return float((mask > 0.5).float().mean())
-
-    return fraction
+    segmenter = dof_seg.get_segmenter("selfie", device=resolve_device(device))
+    return lambda rgb: dof_seg.person_fraction(segmenter, rgb)
 
 
 def _person_filter(

@@ -305,9 +305,8 @@ def paired_bench(
             masks,
             band=band,
             progress=lambda ids: progress(ids, desc="score", total=n),
+            mask_free={"none (input)"},
         )
-        # the input does not depend on the masks: one row for it is enough
-        rows = [r for r in rows if r["method"] != "none (input)" or r["masks"] == sources[0]]
         command = (
             f"dof paired-bench --source {source} -o {out_dir} --n {n} --size {size} "
             f"--radius {radius:g} --seed {seed} --methods {','.join(chosen)} "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,7 @@ def run_paired(
     *,
     band: int = 6,
     progress: Callable[[Iterable[str]], Iterable[str]] | None = None,
+    mask_free: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """Score every (method, mask source) on every item.
 
@@ -107,18 +108,23 @@ def run_paired(
         masks: mask source label -> segmenter, or None for the benchmark's own (true) matte.
         band: half-width of the boundary band.
         progress: optional wrapper around the item iterator.
+        mask_free: labels of methods that ignore the mask (the unchanged input): scored with
+            the first mask source only, one row each.
 
     Returns:
         One row per (method, mask): ``{"method", "masks", "n", psnr, ssim, psnr_band,
         ssim_band}``, means over items.
     """
     scores: dict[tuple[str, str], list[dict[str, float]]] = {}
+    first = next(iter(masks), "")
     with torch.inference_mode():
         for item in progress(paired.ids) if progress else paired.ids:
             image, true_mask, truth = paired.load(item)
             for mask_label, segment in masks.items():
                 mask = true_mask if segment is None else segment(image).float().clamp(0, 1)
                 for label, method in methods.items():
+                    if label in mask_free and mask_label != first:
+                        continue
                     output = method(image, mask).float().clamp(0, 1)
                     scores.setdefault((label, mask_label), []).append(
                         score_pair(output, truth, true_mask, band=band)

@@ -35,7 +35,9 @@ def image_to_tensor(
             f"rgb must be (H, W, 3) uint8; got {array.shape} {array.dtype}: read it with "
             "dof_io.read_rgb"
         )
-    pixels = torch.from_numpy(np.ascontiguousarray(array)).to(device, non_blocking=True)
+    if not array.flags.writeable or not array.flags.c_contiguous:
+        array = np.array(array)  # torch wants its own writable, contiguous copy
+    pixels = torch.from_numpy(array).to(device, non_blocking=True)  # (H, W, 3) uint8
     return pixels.permute(2, 0, 1)[None].to(dtype).div_(255)  # (1, 3, H, W)
 
 

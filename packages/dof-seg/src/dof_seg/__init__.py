@@ -30,6 +30,7 @@ from dof_seg.files import (
     output_path,
     segment_files,
 )
+from dof_seg.fraction import person_fraction
 from dof_seg.instances import label_people, person_at, select_people
 from dof_seg.postprocess import (
     PostProcess,
@@ -91,6 +92,7 @@ __all__ = [
     "mediapipe_resize",
     "output_path",
     "person_at",
+    "person_fraction",
     "postprocess",
     "segment_files",
     "select_people",
