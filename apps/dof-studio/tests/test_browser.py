@@ -1,8 +1,9 @@
 """End to end: `python -m dof_studio` on a free port, driven in headless chromium (playwright).
 
-Opens a coco-person photo, clicks a person, moves the aperture slider, saves the full-size PNG,
-and checks the file; a broken file must show a visible message. Set DOF_STUDIO_SCREENSHOT to a
-.png path to also save a screenshot of the page (docs/studio.png is made that way).
+Drops a broken file (a visible message must name it), opens a coco-person photo, clicks a
+person, moves the aperture slider, saves the full-size PNG and checks the file. Set
+DOF_STUDIO_SCREENSHOT to an image path to also save a screenshot of the page (docs/studio.jpg
+is made that way).
 """
 
 from __future__ import annotations
@@ -116,9 +117,13 @@ def test_open_pick_blur_and_save(server: str, browser, ballpark_photo: Path, tmp
     page.on("request", lambda request: asked.append(request.url))
     page.goto(server)
 
-    # a broken file: a visible one-line message naming it, as the command line says it
-    page.set_input_files("#file", files=[{"name": "broken.jpg", "mimeType": "image/jpeg",
-                                          "buffer": b"this is not a photo"}])  # fmt: skip
+    # a broken file, dropped on the page: a visible message naming it, as the command line does
+    dropped = page.evaluate_handle(
+        "([text, name]) => { const files = new DataTransfer();"
+        " files.items.add(new File([text], name, {type: 'image/jpeg'})); return files; }",
+        ["this is not a photo", "broken.jpg"],
+    )
+    page.dispatch_event("body", "drop", {"dataTransfer": dropped})
     message = page.locator("#message")
     message.wait_for(state="visible")
     assert message.inner_text() == "broken.jpg: not an image file Pillow can read (JPEG, PNG, ...)"
