@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dof_seg import ShapeError, keep_main_subject, label_people, person_at, select_people
+from dof_seg import (
+    ShapeError,
+    fill_labels,
+    keep_main_subject,
+    label_people,
+    person_at,
+    select_people,
+)
 
 
 def two_people() -> torch.Tensor:
@@ -72,3 +79,16 @@ def test_bad_input_messages():
         select_people(mask, mask, {1})
     with pytest.raises(ShapeError, match=r"threshold must be in \(0, 1\)"):
         label_people(mask, threshold=1.5)
+
+
+def test_fill_labels_completes_a_detectors_map_like_label_people():
+    """A detector that labels only where its mask is >= 0.5 gets the fringes filled in."""
+    mask = two_people()
+    core_only = torch.where(mask >= 0.5, label_people(mask), torch.zeros((), dtype=torch.int64))
+    assert (core_only == 0).any()
+    assert torch.equal(fill_labels(core_only), label_people(mask))
+    assert torch.equal(
+        fill_labels(torch.zeros(1, 1, 4, 4, dtype=torch.int64)).sum(), torch.tensor(0)
+    )
+    with pytest.raises(ShapeError, match="integer"):
+        fill_labels(mask)

@@ -31,7 +31,7 @@ from dof_seg.files import (
     segment_files,
 )
 from dof_seg.fraction import person_fraction
-from dof_seg.instances import label_people, person_at, select_people
+from dof_seg.instances import fill_labels, label_people, person_at, select_people
 from dof_seg.postprocess import (
     PostProcess,
     PostProcessConfig,
@@ -85,6 +85,7 @@ __all__ = [
     "check_images",
     "evaluate_masks",
     "fill_holes",
+    "fill_labels",
     "get_segmenter",
     "iter_segment_files",
     "keep_main_subject",

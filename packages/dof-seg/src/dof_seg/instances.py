@@ -2,8 +2,9 @@
 
 The exchange format is a label map, (B, 1, H, W) int64: 0 = nobody, k = person k (1..n). Built
 here from a mask's 8-connected regions by :func:`label_people`; a person detector can produce
-the same map (one label per detection), and whatever consumes it (:func:`select_people`,
-:func:`person_at`, the studio's click-to-pick) works the same, whatever made the map.
+the same map (one label per detection; :func:`fill_labels` gives its unlabelled pixels to the
+nearest person), and whatever consumes it (:func:`select_people`, :func:`person_at`, the
+studio's click-to-pick) works the same, whatever made the map.
 
 Every pixel goes with the person region nearest to it, so a person keeps the soft fringe of the
 mask around them and ``select_people(masks, labels, all labels)`` gives back the mask itself.
@@ -23,6 +24,27 @@ from dof_seg.errors import ShapeError
 from dof_seg.postprocess import check_masks, nearest_owner
 
 _EIGHT = np.ones((3, 3), dtype=bool)
+
+
+def fill_labels(labels: Tensor) -> Tensor:
+    """Give every unlabelled pixel (0) to the nearest person, as :func:`label_people` does.
+
+    For label maps made elsewhere (a detector's, which may label only where its mask is at
+    least 0.5), so that :func:`select_people` keeps each person's soft fringe.
+
+    Args:
+        labels: (B, 1, H, W) integer, 0 = nobody, k > 0 = person k.
+
+    Returns:
+        (B, 1, H, W) int64 on the same device: no zeros, except in images without any label.
+    """
+    if labels.dtype.is_floating_point or labels.ndim != 4 or labels.shape[1] != 1:
+        raise ShapeError(
+            f"labels must be an integer (B, 1, H, W) map; got {tuple(labels.shape)} {labels.dtype}"
+        )
+    arrays = labels.detach().cpu().numpy()[:, 0].astype(np.int32)
+    filled = [nearest_owner(a) if a.any() else a for a in arrays]
+    return torch.from_numpy(np.stack(filled).astype(np.int64))[:, None].to(labels.device)
 
 
 def _label_one(mask: npt.NDArray[np.float32], threshold: float, min_pixels: float) -> Tensor:
