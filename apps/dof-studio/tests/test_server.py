@@ -17,7 +17,7 @@ import dof_seg
 import dof_smooth
 from dof_io.testing import BROKEN, bomb_png, make_bad_files
 from dof_studio import Studio, StudioConfig, create_app
-from dof_studio.server import parse_people, safe_name
+from dof_studio.routes import parse_people, safe_name
 
 
 def jpeg(response) -> np.ndarray:

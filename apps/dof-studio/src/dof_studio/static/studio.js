@@ -1,4 +1,4 @@
-// dof studio page: talks only to the server that served it (see server.py for the endpoints).
+// dof studio page: talks only to the server that served it (see routes.py for the endpoints).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
