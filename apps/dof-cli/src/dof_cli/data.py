@@ -467,3 +467,12 @@ def credits(root: Path, out: Path | None) -> None:
     with _errors(), _open(root) as manifest:
         path = write_credits(manifest, out or root / "credits.md")
     click.echo(f"credits: {path}")
+
+
+def _add_synth() -> None:
+    from dof_cli.synth import synth
+
+    data.add_command(synth)
+
+
+_add_synth()

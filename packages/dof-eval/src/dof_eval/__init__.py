@@ -47,6 +47,7 @@ from dof_eval.paired_score import (
     score_pair,
     write_paired_results,
 )
+from dof_eval.paired_train import TrainSetConfig, build_train_set
 from dof_eval.photos import EvalPhoto, find_photos
 from dof_eval.realism import extract_features, feature_statistics, fid, fid_from_statistics, kid
 from dof_eval.render import RenderSet, render_columns
@@ -83,8 +84,10 @@ __all__ = [
     "RunLog",
     "ShapeError",
     "SubjectPreservation",
+    "TrainSetConfig",
     "build_paired",
     "build_report",
+    "build_train_set",
     "contact_sheet",
     "defocus_background",
     "defocus_ratio",
