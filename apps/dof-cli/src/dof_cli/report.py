@@ -21,6 +21,7 @@ import click
 from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
 
 if TYPE_CHECKING:
+    import torch
     from torch import Tensor
 
     Renderer = Callable[[Tensor, Tensor], Tensor]
@@ -216,9 +217,28 @@ def report(
 @click.command("paired-bench", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--source",
-    required=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="coco-person style folder: images/, masks/, manifest.csv.",
+)
+@click.option(
+    "--paired",
+    "paired_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Score an already-built benchmark instead of building one from --source (e.g. the "
+    "held-out DATA/test/ of dof data synth; its own size and radius apply).",
+)
+@click.option(
+    "--generator",
+    "generators",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A trained generator (run folder, .pt or exported .safetensors) scored as extra "
+    "rows, with the mask overlay too where its preset uses it (repeatable).",
+)
+@click.option(
+    "--all-scores",
+    is_flag=True,
+    help="Add subject PSNR (mask eroded by 3 px) and background PSNR to the table.",
 )
 @out_dir_option("Writes OUT/data/ (the benchmark) and OUT/paired.{json,csv,md}.")
 @click.option("--n", default=24, show_default=True, help="Number of composites.")
@@ -258,7 +278,6 @@ def report(
 )
 @device_option
 def paired_bench(
-    source: Path,
     out_dir: Path,
     n: int,
     size: int,
@@ -271,20 +290,34 @@ def paired_bench(
     band: int,
     docs: Path | None,
     device: str,
+    source: Path | None,
+    paired_dir: Path | None,
+    generators: tuple[Path, ...],
+    all_scores: bool,
 ) -> None:
     """Build the paired benchmark (real people over real backgrounds, known defocus) and score
-    every smoothing method x composite x mask source against it; prints a Markdown table."""
+    every smoothing method x composite x mask source against it; prints a Markdown table.
+
+    With --paired an existing benchmark is scored; --generator adds trained GANs as rows."""
     import dof_eval
     import dof_seg
     import dof_smooth
 
+    if (source is None) == (paired_dir is None):
+        raise click.UsageError("give exactly one of --source (build) or --paired (score as is)")
     with _user_errors():
         device = resolve_device(device)
         chosen = _csv_list(methods, tuple(dof_smooth.METHODS), "--methods")
         modes = _csv_list(composites, ("paste", "halo_free"), "--composites")
         sources = _csv_list(mask_sources, ("gt", *dof_seg.SEGMENTERS), "--masks")
-        config = dof_eval.PairedConfig(n=n, size=size, radius=radius, seed=seed)
-        paired = dof_eval.load_paired(dof_eval.build_paired(source, out_dir / "data", config))
+        if paired_dir is None:
+            assert source is not None
+            config = dof_eval.PairedConfig(n=n, size=size, radius=radius, seed=seed)
+            paired = dof_eval.load_paired(dof_eval.build_paired(source, out_dir / "data", config))
+        else:
+            paired = dof_eval.load_paired(paired_dir)
+            config = dof_eval.PairedConfig(**paired.info["config"])
+            radius, n = config.radius, len(paired.ids)
         r = radius if method_radius is None else method_radius
         renderers: dict[str, Renderer] = {"none (input)": lambda x, m: x}
         for method in chosen:
@@ -295,6 +328,9 @@ def paired_bench(
                         x, m, method, r, mode
                     ),
                 )
+        gans, mask_free = _paired_generators(generators, device)
+        renderers.update(gans)
+        mask_free.add("none (input)")
         masks = {
             k: None if k == "gt" else _on(device, dof_seg.get_segmenter(k, device=device))
             for k in sources
@@ -305,19 +341,27 @@ def paired_bench(
             masks,
             band=band,
             progress=lambda ids: progress(ids, desc="score", total=n),
-            mask_free={"none (input)"},
+            mask_free=mask_free,
+        )
+        where = (
+            f"--paired {paired_dir}"
+            if paired_dir is not None
+            else f"--source {source} --n {n} --size {size} --radius {radius:g} --seed {seed}"
         )
         command = (
-            f"dof paired-bench --source {source} -o {out_dir} --n {n} --size {size} "
-            f"--radius {radius:g} --seed {seed} --methods {','.join(chosen)} "
+            f"dof paired-bench {where} -o {out_dir} --methods {','.join(chosen)} "
             f"--composites {','.join(modes)} --masks {','.join(sources)} --band {band}"
             + ("" if method_radius is None else f" --method-radius {method_radius:g}")
+            + "".join(f" --generator {g}" for g in generators)
+            + (" --all-scores" if all_scores else "")
         )
+        table_scores = dof_eval.TABLE_SCORES if not all_scores else dof_eval.SCORES
         dof_eval.write_paired_results(
-            rows, out_dir, config=asdict(config), method_radius=r, band=band, command=command,
-            versions=_versions("torch", "numpy", "pillow", "scipy"),
+            rows, out_dir, table_scores=table_scores, config=asdict(config), method_radius=r,
+            band=band, command=command, versions=_versions("torch", "numpy", "pillow", "scipy"),
+            generators=[str(g) for g in generators],
         )  # fmt: skip
-        table = dof_eval.paired_markdown(rows)
+        table = dof_eval.paired_markdown(rows, table_scores)
         if docs is not None:
             dof_eval.write_block(docs, "paired-bench", f"```bash\n{command}\n```\n\n{table}")
     click.echo(table, nl=False)
@@ -328,3 +372,32 @@ def _versions(*names: str) -> dict[str, str]:
     from importlib.metadata import version
 
     return {name: version(name) for name in names}
+
+
+def _paired_generators(
+    paths: tuple[Path, ...], device: str
+) -> tuple[dict[str, Renderer], set[str]]:
+    """GAN rows for every generator file or run folder (see :func:`gan_renderers`)."""
+    import dof_gan
+
+    renderers: dict[str, Renderer] = {}
+    for path in paths:
+        G, info = dof_gan.load_generator_with_info(path, direction="AtoB", device=device)
+        label = f"GAN {path.name if path.is_dir() else path.stem}"
+        overlay = info.overlay_at_test or info.preset in ("mask-overlay", "combined")
+        renderers.update(gan_renderers(label, G, overlay=overlay, device=device))
+    return renderers, {label for label in renderers if not label.endswith(" + overlay")}
+
+
+def gan_renderers(
+    label: str, G: torch.nn.Module, *, overlay: bool, device: str
+) -> dict[str, Renderer]:
+    """``label`` (raw G(x), mask-free) and, with ``overlay``, ``label + overlay`` (eq. 13)."""
+    import dof_gan
+
+    renderers = {label: _on(device, lambda x, m: dof_gan.translate(G, x))}
+    if overlay:
+        renderers[f"{label} + overlay"] = _on(
+            device, lambda x, m: dof_gan.translate(G, x, mask=m, overlay=True)
+        )
+    return renderers

@@ -40,6 +40,8 @@ from dof_eval.paired_build import (
     lens_kernel,
 )
 from dof_eval.paired_score import (
+    SCORES,
+    TABLE_SCORES,
     PairedSet,
     load_paired,
     paired_markdown,
@@ -63,6 +65,8 @@ from dof_eval.subject import (
 __all__ = [
     "DEFINITIONS",
     "EXTRACTORS",
+    "SCORES",
+    "TABLE_SCORES",
     "Attribution",
     "DatasetError",
     "DefocusRatio",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,23 @@ import torch
 from torch import Tensor
 
 from dof_eval.errors import DatasetError
-from dof_eval.ops import boundary_band, check_image, check_mask, check_same
+from dof_eval.ops import binary, boundary_band, check_image, check_mask, check_same, dilate
 from dof_eval.photos import read_image, read_mask_tensor
 from dof_eval.render import Renderer, Segmenter
-from dof_eval.subject import masked_psnr, masked_ssim
+from dof_eval.subject import masked_psnr, masked_ssim, subject_region
 from dof_io import atomic_write_text
 
-SCORES = ("psnr", "ssim", "psnr_band", "ssim_band")
+SCORES = ("psnr", "ssim", "psnr_band", "ssim_band", "psnr_subject", "psnr_background")
+#: the columns of the default Markdown table
+TABLE_SCORES = ("psnr", "ssim", "psnr_band", "ssim_band")
+_HEADERS = {
+    "psnr": "PSNR (dB)",
+    "ssim": "SSIM",
+    "psnr_band": "PSNR band (dB)",
+    "ssim_band": "SSIM band",
+    "psnr_subject": "PSNR subject (dB)",
+    "psnr_background": "PSNR background (dB)",
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,9 @@ def load_paired(root: str | Path) -> PairedSet:
 
 
 def score_pair(output: Tensor, truth: Tensor, mask: Tensor, *, band: int = 6) -> dict[str, float]:
-    """PSNR and SSIM of one output against the truth, overall and in the boundary band.
+    """PSNR and SSIM of one output against the truth, overall and in the boundary band; PSNR
+    in the subject (the mask eroded by 3 px, as ``subject_psnr``) and in the background
+    (outside the mask dilated by ``band`` px).
 
     Args:
         output: (1, 3, H, W) float in [0, 1].
@@ -75,7 +87,8 @@ def score_pair(output: Tensor, truth: Tensor, mask: Tensor, *, band: int = 6) ->
         band: half-width of the boundary band, pixels.
 
     Returns:
-        ``{"psnr", "ssim", "psnr_band", "ssim_band"}`` (dB and SSIM units).
+        ``{"psnr", "ssim", "psnr_band", "ssim_band", "psnr_subject", "psnr_background"}``
+        (dB and SSIM units; an untouched subject gives ``inf``).
     """
     check_image("output", output)
     check_image("truth", truth)
@@ -88,6 +101,8 @@ def score_pair(output: Tensor, truth: Tensor, mask: Tensor, *, band: int = 6) ->
         "ssim": float(masked_ssim(output, truth, everywhere)[0]),
         "psnr_band": float(masked_psnr(output, truth, near)[0]),
         "ssim_band": float(masked_ssim(output, truth, near)[0]),
+        "psnr_subject": float(masked_psnr(output, truth, subject_region(mask))[0]),
+        "psnr_background": float(masked_psnr(output, truth, ~dilate(binary(mask), band))[0]),
     }
 
 
@@ -140,31 +155,46 @@ def run_paired(
     ]
 
 
-def paired_markdown(rows: list[dict[str, Any]]) -> str:
-    """The results as a Markdown table (method x mask source, means)."""
+def paired_markdown(rows: list[dict[str, Any]], scores: Sequence[str] = TABLE_SCORES) -> str:
+    """The results as a Markdown table (method x mask source, means of ``scores``)."""
     lines = [
-        "| method | masks | PSNR (dB) | SSIM | PSNR band (dB) | SSIM band | n |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| method | masks | " + " | ".join(_HEADERS[s] for s in scores) + " | n |",
+        "| --- | --- | " + " | ".join("---:" for _ in scores) + " | ---: |",
     ]
     for r in rows:
-        lines.append(
-            f"| {r['method']} | {r['masks']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
-            f"{r['psnr_band']:.2f} | {r['ssim_band']:.4f} | {r['n']} |"
-        )
+        values = [_cell(r[s], 4 if s.startswith("ssim") else 2) for s in scores]
+        lines.append(f"| {r['method']} | {r['masks']} | {' | '.join(values)} | {r['n']} |")
     return "\n".join(lines) + "\n"
 
 
+def _cell(value: float, digits: int) -> str:
+    if value == float("inf"):
+        return "∞"  # an output equal to the truth there (an untouched, pasted-back subject)
+    return f"{value:.{digits}f}"
+
+
+def _strict(value: Any) -> Any:
+    """Non-finite floats as ``None`` so the JSON file is strict JSON."""
+    return None if isinstance(value, float) and not np.isfinite(value) else value
+
+
 def write_paired_results(
-    rows: list[dict[str, Any]], out_dir: str | Path, **meta: Any
+    rows: list[dict[str, Any]],
+    out_dir: str | Path,
+    *,
+    table_scores: Sequence[str] = TABLE_SCORES,
+    **meta: Any,
 ) -> tuple[Path, Path, Path]:
-    """Write ``paired.json``, ``paired.csv`` and ``paired.md`` atomically; returns the paths."""
+    """Write ``paired.json``, ``paired.csv`` (every score) and ``paired.md`` (``table_scores``)
+    atomically; returns the paths."""
     out_dir = Path(out_dir)
     paths = (out_dir / "paired.json", out_dir / "paired.csv", out_dir / "paired.md")
-    atomic_write_text(paths[0], json.dumps({**meta, "rows": rows}, indent=2) + "\n")
+    strict = [{k: _strict(v) for k, v in row.items()} for row in rows]
+    atomic_write_text(paths[0], json.dumps({**meta, "rows": strict}, indent=2) + "\n")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, ["method", "masks", "n", *SCORES], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(paths[1], buffer.getvalue())
-    atomic_write_text(paths[2], paired_markdown(rows))
+    atomic_write_text(paths[2], paired_markdown(rows, table_scores))
     return paths
