@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from PIL import Image
 
 import dof_eval
 import dof_gan
@@ -83,7 +84,8 @@ def test_paired_bench_adds_generator_rows_to_a_built_benchmark(
     out = tmp_path / "scores"
     args = ["paired-bench", "--paired", str(paired.root), "-o", str(out), "--methods", "lens",
             "--composites", "halo_free", "--masks", "gt", "--generator", str(plain),
-            "--generator", str(overlay), "--all-scores", "--device", "cpu"]  # fmt: skip
+            "--generator", str(overlay), "--all-scores", "--gallery", "2",
+            "--device", "cpu"]  # fmt: skip
     result = CliRunner().invoke(dof, args)
     assert result.exit_code == 0, result.output
     rows = json.loads((out / "paired.json").read_text())["rows"]
@@ -96,8 +98,14 @@ def test_paired_bench_adds_generator_rows_to_a_built_benchmark(
         and "| GAN mask-overlay + overlay | gt |" in result.output
     )
     table = {r["method"]: r for r in rows}
-    # the benchmark's own radius (3 px) reaches the lens: it beats the input
-    assert table["lens + halo_free"]["psnr"] > table["none (input)"]["psnr"]
+    sheet = Image.open(out / "gallery" / "gallery.png")
+    assert sheet.width > 7 * 64 and sheet.height > 2 * 64  # input, truth, 5 methods; 2 items
+    assert (out / "gallery" / "truth" / f"{paired.ids[1]}.png").is_file()
+    # the benchmark's own radius (3 px) is what the methods get
+    assert json.loads((out / "paired.json").read_text())["method_radius"] == 3.0
+    raw, pasted = table["GAN mask-overlay"], table["GAN mask-overlay + overlay"]
+    assert pasted["psnr_subject"] is None  # inf (the truth's own pixels), null in strict JSON
+    assert raw["psnr_subject"] < 40
 
 
 def test_paired_bench_needs_exactly_one_source(tmp_path: Path) -> None:

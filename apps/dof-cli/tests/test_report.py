@@ -122,6 +122,8 @@ def test_report_from_two_runs_and_the_baselines_opens_in_chromium(
     assert {r["method"] for r in rows} == columns
     html = (out / "index.html").read_text()
     assert "fig15_cycle_loss.png" in html and "fig16_mask_loss.png" in html
+    with Image.open(out / "samples.png") as sheet:  # 2 runs x (first, middle, last) sample
+        assert sheet.height > 2 * 3 * 32
     assert "staticflickr.com" in html  # the credits from the manifest
     images = images_in_browser(out / "index.html")
     assert len(images) >= 3 + 3 * (2 + len(columns) - 1)  # curves + rows x (input, mask, methods)

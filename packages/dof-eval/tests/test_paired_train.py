@@ -102,3 +102,11 @@ def test_too_many_test_photos_is_refused(sources: Path, tmp_path: Path) -> None:
     config = TrainSetConfig(**{**vars(CONFIG), "test_photos": 7})
     with pytest.raises(DatasetError, match="--test-photos must be between 1 and 6"):
         build_train_set(sources, tmp_path / "data", config)
+
+
+def test_test_items_alone_are_the_same_bytes(sources: Path, built: Path, tmp_path: Path) -> None:
+    config = TrainSetConfig(**{**vars(CONFIG), "n_train": 0})
+    alone = build_train_set(sources, tmp_path / "test-only", config).parent
+    assert not (alone / "trainA").exists()
+    assert _files(alone / "test") == _files(built / "test")
+    assert _files(alone / "testB") == _files(built / "testB")

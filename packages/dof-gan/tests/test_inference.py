@@ -54,6 +54,24 @@ def test_run_folder_checkpoint_and_export_give_the_same_generator(
     assert not torch.equal(translate(load_generator(run, direction="BtoA"), x), y)
 
 
+def test_half_export_stores_float16_and_loads_into_float32(run: Path, tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    full = export_generator(run, tmp_path / "G32.safetensors")
+    half = export_generator(run, tmp_path / "G16.safetensors", half=True)
+    with safe_open(str(half), framework="pt") as handle:
+        dtypes = {handle.get_tensor(k).dtype for k in handle.keys()}  # noqa: SIM118
+    assert dtypes == {torch.float16}
+    assert json.loads((tmp_path / "G16.json").read_text())["dtype"] == "float16"
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    G16, G32 = load_generator(half), load_generator(full)
+    assert next(G16.parameters()).dtype == torch.float32
+    x = _image()
+    y16, y32 = translate(G16, x), translate(G32, x)
+    assert not torch.equal(y16, y32)  # the weights were rounded ...
+    assert (y16 - y32).abs().max() < 2e-2  # ... by float16's 3 digits only
+
+
 def test_export_sidecar_and_header(run: Path, tmp_path: Path) -> None:
     out = export_generator(run, tmp_path / "F.safetensors", direction="BtoA")
     sidecar = json.loads((tmp_path / "F.json").read_text())

@@ -101,12 +101,13 @@ def apply(
     help="The .safetensors file to write; its .json sidecar goes beside it.",
 )
 @_DIRECTION
-def export(source: Path, out: Path, direction: str) -> None:
+@click.option("--half", is_flag=True, help="Store float16 weights (half the size).")
+def export(source: Path, out: Path, direction: str, half: bool) -> None:
     """Export the generator of SOURCE (a run folder or checkpoint .pt) as safetensors."""
     from dof_gan import DofGanError, export_generator
 
     try:
-        path = export_generator(source, out, direction=direction)
+        path = export_generator(source, out, direction=direction, half=half)
     except DofGanError as err:
         raise click.ClickException(str(err)) from err
     click.echo(f"wrote {path} and {path.with_suffix('.json')}")

@@ -148,6 +148,15 @@ def _generators(run_dirs: tuple[Path, ...], device: str) -> dict[str, Renderer]:
     help="Include the box, Gaussian and lens smoothing baselines.",
 )
 @click.option("--smoothing", default=0.6, show_default=True, help="EMA weight of the curves.")
+@click.option(
+    "--generator",
+    "generators",
+    multiple=True,
+    type=(str, click.Path(exists=True, dir_okay=False, path_type=Path)),
+    metavar="LABEL FILE",
+    help="An exported generator (.safetensors + .json) as a column named LABEL, with a "
+    "'LABEL + overlay' column where its preset uses the overlay (repeatable).",
+)
 @device_option
 def report(
     run_dirs: tuple[Path, ...],
@@ -163,6 +172,7 @@ def report(
     baselines: bool,
     smoothing: float,
     device: str,
+    generators: tuple[tuple[str, Path], ...] = (),
 ) -> None:
     """Curves, gallery and metrics of training runs and the smoothing baselines.
 
@@ -181,6 +191,8 @@ def report(
         if real_b is not None:
             extractor = dof_eval.get_extractor(realism, device)
         renderers = {**(_baselines(device) if baselines else {}), **_generators(run_dirs, device)}
+        for label, path in generators:
+            renderers.update(_exported(label, path, device))
         if not renderers:
             raise click.UsageError("nothing to show: give RUN_DIRS or leave --baselines on")
         segment = None
@@ -210,6 +222,10 @@ def report(
             device=device,
             smoothing=smoothing,
         )
+        sampled = [d for d in run_dirs if dof_eval.sample_steps(d)]
+        if sampled:  # the runs' sample grids at their first, middle and last sample
+            sheet = dof_eval.sample_progression(sampled, out_dir / "samples.png")
+            click.echo(f"samples: {sheet}")
     click.echo(f"report: {files.index}")
     batch.finish("photos in the report")
 
@@ -234,6 +250,13 @@ def report(
     type=click.Path(exists=True, path_type=Path),
     help="A trained generator (run folder, .pt or exported .safetensors) scored as extra "
     "rows, with the mask overlay too where its preset uses it (repeatable).",
+)
+@click.option(
+    "--gallery",
+    default=0,
+    show_default=True,
+    help="Also draw the first N items: input | truth | every method (true masks), as "
+    "OUT/gallery/gallery.{html,png}.",
 )
 @click.option(
     "--all-scores",
@@ -294,6 +317,7 @@ def paired_bench(
     paired_dir: Path | None,
     generators: tuple[Path, ...],
     all_scores: bool,
+    gallery: int,
 ) -> None:
     """Build the paired benchmark (real people over real backgrounds, known defocus) and score
     every smoothing method x composite x mask source against it; prints a Markdown table.
@@ -343,6 +367,8 @@ def paired_bench(
             progress=lambda ids: progress(ids, desc="score", total=n),
             mask_free=mask_free,
         )
+        if gallery:
+            dof_eval.paired_gallery(paired, renderers, out_dir / "gallery", n=gallery)
         where = (
             f"--paired {paired_dir}"
             if paired_dir is not None
@@ -354,6 +380,7 @@ def paired_bench(
             + ("" if method_radius is None else f" --method-radius {method_radius:g}")
             + "".join(f" --generator {g}" for g in generators)
             + (" --all-scores" if all_scores else "")
+            + (f" --gallery {gallery}" if gallery else "")
         )
         table_scores = dof_eval.TABLE_SCORES if not all_scores else dof_eval.SCORES
         dof_eval.write_paired_results(
@@ -374,18 +401,23 @@ def _versions(*names: str) -> dict[str, str]:
     return {name: version(name) for name in names}
 
 
+def _exported(label: str, path: Path, device: str) -> dict[str, Renderer]:
+    import dof_gan
+
+    G, info = dof_gan.load_generator_with_info(path, direction="AtoB", device=device)
+    overlay = info.overlay_at_test or info.preset in ("mask-overlay", "combined")
+    return gan_renderers(label, G, overlay=overlay, device=device)
+
+
 def _paired_generators(
     paths: tuple[Path, ...], device: str
 ) -> tuple[dict[str, Renderer], set[str]]:
     """GAN rows for every generator file or run folder (see :func:`gan_renderers`)."""
-    import dof_gan
-
     renderers: dict[str, Renderer] = {}
     for path in paths:
-        G, info = dof_gan.load_generator_with_info(path, direction="AtoB", device=device)
-        label = f"GAN {path.name if path.is_dir() else path.stem}"
-        overlay = info.overlay_at_test or info.preset in ("mask-overlay", "combined")
-        renderers.update(gan_renderers(label, G, overlay=overlay, device=device))
+        renderers.update(
+            _exported(f"GAN {path.name if path.is_dir() else path.stem}", path, device)
+        )
     return renderers, {label for label in renderers if not label.endswith(" + overlay")}
 
 

@@ -23,7 +23,12 @@ from dof_cli.common import out_dir_option
     help="coco-person style folder: images/, masks/, manifest.csv.",
 )
 @out_dir_option("Dataset folder: trainA/ trainB/ testA/ testB/ test/ dataset.json.")
-@click.option("--n-train", default=2000, show_default=True, help="Items per training domain.")
+@click.option(
+    "--n-train",
+    default=2000,
+    show_default=True,
+    help="Items per training domain; 0 builds only the held-out test items (same bytes).",
+)
 @click.option("--n-test", default=48, show_default=True, help="Held-out paired test items.")
 @click.option(
     "--test-photos", default=10, show_default=True, help="Source photos kept for the test."

@@ -39,6 +39,7 @@ from dof_eval.paired_build import (
     lens_blur,
     lens_kernel,
 )
+from dof_eval.paired_gallery import paired_gallery
 from dof_eval.paired_score import (
     SCORES,
     TABLE_SCORES,
@@ -54,6 +55,7 @@ from dof_eval.photos import EvalPhoto, find_photos
 from dof_eval.realism import extract_features, feature_statistics, fid, fid_from_statistics, kid
 from dof_eval.render import RenderSet, render_columns
 from dof_eval.report import ReportFiles, build_report
+from dof_eval.samples import sample_progression, sample_steps
 from dof_eval.subject import (
     SubjectPreservation,
     masked_psnr,
@@ -115,6 +117,7 @@ __all__ = [
     "load_paired",
     "masked_psnr",
     "masked_ssim",
+    "paired_gallery",
     "paired_markdown",
     "plot_curves",
     "plot_loss_grid",
@@ -124,6 +127,8 @@ __all__ = [
     "render_columns",
     "replace_block",
     "run_paired",
+    "sample_progression",
+    "sample_steps",
     "score_pair",
     "score_realism",
     "score_renders",

@@ -57,7 +57,8 @@ class TrainSetConfig:
     """How the synthetic training set is built.
 
     Attributes:
-        n_train: items per training domain (A and B each).
+        n_train: items per training domain (A and B each); 0 builds the test items only
+            (the same bytes as in a full build: they depend on the split and seed alone).
         n_test: held-out paired items.
         test_photos: source photos kept for the test items (the rest train).
         size: side of the square items, pixels.
@@ -189,7 +190,27 @@ def build_train_set(
     )
     test_sources = [s for s in sources if s.file in test_files]
     test_index = _build_test(test_sources, out_dir, config, credits)
-    train = [s for s in sources if s.file in train_files]
+    items = _build_train(source, [s for s in sources if s.file in train_files], out_dir, config)
+    _write_test_domains(out_dir, test_index)
+    data = {
+        "format": TRAIN_FORMAT_VERSION,
+        "config": asdict(config),
+        "source": source.name,
+        "split": {"train": train_files, "test": test_files},
+        "kernel": {"type": "disk", "radius": config.radius, "linear_light": config.linear},
+        "train": items,
+        "credits": {f: vars(credits[f]) for f in train_files + test_files if f in credits},
+    }
+    atomic_write_text(index, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    return index
+
+
+def _build_train(
+    source: Path, train: list[_Source], out_dir: Path, config: TrainSetConfig
+) -> dict[str, list[dict[str, Any]]]:
+    """trainA/ and trainB/ from disjoint (person, background) pairs; their recipes."""
+    if config.n_train == 0:
+        return {"A": [], "B": []}
     persons, backgrounds = _parts(train, config)
     pairs = _pairs(persons, backgrounds)
     if len(pairs) < 2:
@@ -209,18 +230,7 @@ def build_train_set(
             path = out_dir / f"train{domain}" / f"{domain}{i:05d}.png"
             item = _write_train_item(path, persons[p], backgrounds[b], paired, rng, domain)
             items[domain].append(item)
-    _write_test_domains(out_dir, test_index)
-    data = {
-        "format": TRAIN_FORMAT_VERSION,
-        "config": asdict(config),
-        "source": source.name,
-        "split": {"train": train_files, "test": test_files},
-        "kernel": {"type": "disk", "radius": config.radius, "linear_light": config.linear},
-        "train": items,
-        "credits": {f: vars(credits[f]) for f in train_files + test_files if f in credits},
-    }
-    atomic_write_text(index, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-    return index
+    return items
 
 
 def _build_test(

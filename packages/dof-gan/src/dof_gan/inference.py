@@ -130,9 +130,13 @@ def _read_exported(path: Path, direction: str) -> tuple[dict[str, Tensor], dict[
 
 
 def export_generator(
-    run_or_checkpoint: str | Path, out: str | Path, *, direction: str = "AtoB"
+    run_or_checkpoint: str | Path, out: str | Path, *, direction: str = "AtoB", half: bool = False
 ) -> Path:
-    """Write one generator as ``out`` (safetensors) and its sidecar ``out.json``, atomically."""
+    """Write one generator as ``out`` (safetensors) and its sidecar ``out.json``, atomically.
+
+    ``half`` stores float16 weights (half the size; :func:`load_generator` loads them back into
+    a float32 model, so only the weights are rounded, not the computation).
+    """
     out = Path(out)
     if out.suffix != ".safetensors":
         raise ConfigError("-o", f"the export must end in .safetensors; got {out.name}")
@@ -145,8 +149,13 @@ def export_generator(
         "preset": info.preset,
         "overlay_at_test": info.overlay_at_test,
         "step": info.step,
+        "dtype": "float16" if half else "float32",
     }
-    tensors = {key: value.contiguous() for key, value in model.state_dict().items()}
+    dtype = torch.float16 if half else torch.float32
+    tensors = {
+        key: value.to(dtype).contiguous() if value.is_floating_point() else value.contiguous()
+        for key, value in model.state_dict().items()
+    }
     with dof_io.atomic_path(out) as tmp:
         save_file(tensors, str(tmp), metadata={"dof_gan": json.dumps(meta)})
     dof_io.atomic_write_text(sidecar_path(out), json.dumps(meta, indent=2) + "\n")
