@@ -299,6 +299,12 @@ def report(
     help="Also write the command and the table into this Markdown file, between its lines "
     "'<!-- begin generated: paired-bench -->' and '<!-- end generated: paired-bench -->'.",
 )
+@click.option(
+    "--docs-block",
+    default="paired-bench",
+    show_default=True,
+    help="Name of the generated block in --docs.",
+)
 @device_option
 def paired_bench(
     out_dir: Path,
@@ -312,6 +318,7 @@ def paired_bench(
     method_radius: float | None,
     band: int,
     docs: Path | None,
+    docs_block: str,
     device: str,
     source: Path | None,
     paired_dir: Path | None,
@@ -370,12 +377,13 @@ def paired_bench(
         if gallery:
             dof_eval.paired_gallery(paired, renderers, out_dir / "gallery", n=gallery)
         where = (
-            f"--paired {paired_dir}"
+            f"--paired {paired_dir} -o {out_dir}"
             if paired_dir is not None
-            else f"--source {source} --n {n} --size {size} --radius {radius:g} --seed {seed}"
+            else f"--source {source} -o {out_dir} --n {n} --size {size} --radius {radius:g} "
+            f"--seed {seed}"
         )
         command = (
-            f"dof paired-bench {where} -o {out_dir} --methods {','.join(chosen)} "
+            f"dof paired-bench {where} --methods {','.join(chosen)} "
             f"--composites {','.join(modes)} --masks {','.join(sources)} --band {band}"
             + ("" if method_radius is None else f" --method-radius {method_radius:g}")
             + "".join(f" --generator {g}" for g in generators)
@@ -390,7 +398,8 @@ def paired_bench(
         )  # fmt: skip
         table = dof_eval.paired_markdown(rows, table_scores)
         if docs is not None:
-            dof_eval.write_block(docs, "paired-bench", f"```bash\n{command}\n```\n\n{table}")
+            block = f"```bash\n{command}\n```\n\n{table}"
+            dof_eval.write_block(docs, docs_block, block)
     click.echo(table, nl=False)
 
 
