@@ -31,7 +31,8 @@ from dof_io import (
     read_rgb,
     save_image,
 )
-from dof_io.tensors import image_to_tensor
+from dof_io import ShapeError as DofIOShapeError
+from dof_io.tensors import image_to_tensor, tensor_to_image
 
 MASK_FOLDERS = ("masks", "maskA", "mask")
 MANIFESTS = ("manifest.csv", "credits.csv")
@@ -126,15 +127,12 @@ def to_tensor(rgb: np.ndarray) -> Tensor:
 
 
 def to_uint8(image: Tensor) -> np.ndarray:
-    """(1, 3, H, W) or (3, H, W) float in [0, 1] -> (H, W, 3) uint8 (rounded, clipped)."""
-    if image.ndim == 4:
-        if image.shape[0] != 1:
-            raise ShapeError(f"expected one image (1, 3, H, W); got {tuple(image.shape)}")
-        image = image[0]
-    if image.ndim != 3 or image.shape[0] not in (1, 3):
-        raise ShapeError(f"expected (3, H, W) or (1, 3, H, W); got {tuple(image.shape)}")
-    array = (image.detach().float().clamp(0, 1) * 255).round().byte().cpu()
-    return array.permute(1, 2, 0).numpy()
+    """(1, C, H, W) or (C, H, W) float in [0, 1], C = 3 or 1 -> (H, W, C) uint8 (rounded,
+    clipped): :func:`dof_io.tensors.tensor_to_image` with dof-eval's error type."""
+    try:
+        return tensor_to_image(image)
+    except DofIOShapeError as err:
+        raise ShapeError(str(err)) from err
 
 
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> Tensor:

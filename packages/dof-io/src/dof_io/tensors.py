@@ -50,7 +50,7 @@ def mask_to_tensor(mask: npt.ArrayLike, *, device: str | torch.device | None = N
 
 
 def tensor_to_image(image: Tensor) -> npt.NDArray[np.uint8]:
-    """(1, 3, H, W) or (3, H, W) float tensor in [0, 1] -> (H, W, 3) uint8 numpy array.
+    """(1, C, H, W) or (C, H, W) float tensor in [0, 1], C = 3 or 1 -> (H, W, C) uint8 array.
 
     Values are rounded to the nearest step and clamped to [0, 255].
 
@@ -59,10 +59,10 @@ def tensor_to_image(image: Tensor) -> npt.NDArray[np.uint8]:
     """
     if image.ndim == 4 and image.shape[0] == 1:
         image = image[0]
-    if image.ndim != 3 or image.shape[0] != 3:
+    if image.ndim != 3 or image.shape[0] not in (1, 3):
         raise ShapeError(
-            f"image must be (1, 3, H, W) or (3, H, W); got {tuple(image.shape)}: convert one "
-            "image at a time"
+            f"image must be (1, C, H, W) or (C, H, W) with C = 3 or 1; got {tuple(image.shape)}"
+            ": convert one image at a time"
         )
     pixels = image.detach().float().mul(255).round_().clamp_(0, 255).to(torch.uint8)
     return pixels.permute(1, 2, 0).cpu().numpy()
