@@ -77,3 +77,24 @@ def test_query_json_is_stable() -> None:
     query = paper_queries()[0]
     assert query.to_json() == dataclasses.replace(query).to_json()
     assert "api_key" not in query.to_json()
+
+
+def test_queries_from_the_scrape_options() -> None:
+    from dof_data import ConfigError, queries_from_options
+
+    base = {
+        "preset": None, "domain": "B", "text": "portrait", "tags": "bokeh, dof", "name": None,
+        "exclude": ("bw",), "tag_mode": "all", "camera": None, "license": "4,5",
+        "content_type": 1, "sort": None, "min_taken": None, "max_taken": None, "sizes": "h,l",
+        "per_page": 100, "max_photos": 0, "min_upload": "2017-01-01", "max_upload": None,
+    }  # fmt: skip
+    (query,) = queries_from_options(base)
+    assert (query.name, query.domain, query.tags, query.license) == (
+        "custom-B", "B", ("bokeh", "dof"), (4, 5)
+    )  # fmt: skip
+    assert query.max_photos is None and query.min_upload == 1483228800
+    assert [q.name for q in queries_from_options({**base, "preset": "paper"})] == [
+        "paper-A", "paper-B"
+    ]  # fmt: skip
+    with pytest.raises(ConfigError, match="give --preset paper, or --domain and --text"):
+        queries_from_options({**base, "text": "", "tags": None})

@@ -88,43 +88,6 @@ def data() -> None:
     """
 
 
-def _split_ints(text: str | None) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split(",") if x.strip()) if text else ()
-
-
-def _queries(options: dict[str, Any]) -> list[dof_data.SearchQuery]:
-    """The preset's queries, or one query from the options."""
-    from dof_data import SearchQuery, preset_queries, unix_time
-
-    max_photos = None if options["max_photos"] == 0 else options["max_photos"]
-    if options["preset"]:
-        return preset_queries(options["preset"], max_photos=max_photos)
-    if not options["domain"] or not (options["text"] or options["tags"]):
-        raise click.UsageError("give --preset paper, or --domain and --text (or --tags)")
-    lo, hi = options["min_upload"], options["max_upload"]
-    return [
-        SearchQuery(
-            name=options["name"] or f"custom-{options['domain']}",
-            domain=options["domain"],
-            text=options["text"] or "",
-            exclude=tuple(options["exclude"]),
-            tags=tuple(t for t in (options["tags"] or "").split(",") if t),
-            tag_mode=options["tag_mode"],
-            camera=options["camera"],
-            license=_split_ints(options["license"]),
-            content_type=options["content_type"] or None,
-            sort=options["sort"],
-            min_taken=options["min_taken"],
-            max_taken=options["max_taken"],
-            sizes=tuple(options["sizes"].split(",")),
-            per_page=options["per_page"],
-            max_photos=max_photos,
-            min_upload=unix_time(lo) if lo else None,
-            max_upload=unix_time(hi) if hi else None,
-        )
-    ]
-
-
 @data.command()
 @root_option
 @click.option("--preset", type=click.Choice(["paper"]), help="Named queries (the paper's A and B).")
@@ -180,16 +143,21 @@ def scrape(root: Path, **options: Any) -> None:
     """Search Flickr and download the photos into the manifest (resumable: rerun to go on)."""
     from dof_data import (
         FLICKR_REST_URL,
+        ConfigError,
         DownloadConfig,
         FlickrClient,
         RetryPolicy,
         TokenBucket,
         load_api_key,
+        queries_from_options,
     )
     from dof_data import scrape as run_scrape
 
     with _errors():
-        queries = _queries(options)
+        try:
+            queries = queries_from_options(options)
+        except ConfigError as err:  # the options do not make a query: a usage error
+            raise click.UsageError(str(err)) from None
         client = FlickrClient(
             load_api_key(options["key_file"]),
             base_url=options["api_url"] or FLICKR_REST_URL,

@@ -39,7 +39,14 @@ from dof_data.importing import ImportSummary, import_folder
 from dof_data.licenses import FLICKR_LICENSES, License, license_info
 from dof_data.manifest import MANIFEST_NAME, Manifest, Mark, PhotoRow
 from dof_data.prepare import PrepareConfig, PrepareSummary, center_square, prepare, split_ids
-from dof_data.query import PRESETS, SearchQuery, paper_queries, preset_queries, unix_time
+from dof_data.query import (
+    PRESETS,
+    SearchQuery,
+    paper_queries,
+    preset_queries,
+    queries_from_options,
+    unix_time,
+)
 from dof_data.report import StageReport, write_report
 from dof_data.retry import RetryPolicy, TokenBucket, parse_retry_after, with_retries
 from dof_data.scrape import ScrapeSummary, scrape
@@ -104,6 +111,7 @@ __all__ = [
     "phash_distance",
     "prepare",
     "preset_queries",
+    "queries_from_options",
     "scrape",
     "search",
     "split_ids",

@@ -10,9 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from dof_data.errors import ConfigError
 
@@ -214,3 +215,46 @@ def preset_queries(name: str, *, max_photos: int | None = 4000) -> list[SearchQu
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; valid presets: {', '.join(sorted(PRESETS))}")
     return PRESETS[name](max_photos)
+
+
+def queries_from_options(options: Mapping[str, Any]) -> list[SearchQuery]:
+    """The queries ``dof data scrape`` was asked for: a preset's, or one built from options.
+
+    ``options`` holds the command's option values by name (``preset``, ``domain``, ``text``,
+    ``tags`` as "a,b", ``license`` as "4,5", ``sizes`` as "h,l", dates as text, ...);
+    ``max_photos`` 0 means no limit.
+
+    Raises:
+        ConfigError: neither a preset nor a domain with text or tags; a bad date.
+    """
+    max_photos = options["max_photos"] or None
+    if options["preset"]:
+        return preset_queries(options["preset"], max_photos=max_photos)
+    if not options["domain"] or not (options["text"] or options["tags"]):
+        raise ConfigError("give --preset paper, or --domain and --text (or --tags)")
+    lo, hi = options["min_upload"], options["max_upload"]
+    return [
+        SearchQuery(
+            name=options["name"] or f"custom-{options['domain']}",
+            domain=options["domain"],
+            text=options["text"] or "",
+            exclude=tuple(options["exclude"]),
+            tags=_split(options["tags"]),
+            tag_mode=options["tag_mode"],
+            camera=options["camera"],
+            license=tuple(int(x) for x in _split(options["license"])),
+            content_type=options["content_type"] or None,
+            sort=options["sort"],
+            min_taken=options["min_taken"],
+            max_taken=options["max_taken"],
+            sizes=tuple(options["sizes"].split(",")),
+            per_page=options["per_page"],
+            max_photos=max_photos,
+            min_upload=unix_time(lo) if lo else None,
+            max_upload=unix_time(hi) if hi else None,
+        )
+    ]
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(x.strip() for x in (text or "").split(",") if x.strip())
