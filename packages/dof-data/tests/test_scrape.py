@@ -219,7 +219,7 @@ def test_a_file_renamed_before_a_kill_is_adopted_not_refetched(
         folder = manifest.images_dir("B")
         folder.mkdir(parents=True)
         (folder / "1001.jpg").write_bytes(photos[1].data)  # renamed, manifest not yet updated
-        (folder / ".1002.x7f3k.jpg").write_bytes(photos[2].data[:100])  # a temp file left over
+        (folder / ".1002.x7f3k_q2.jpg").write_bytes(photos[2].data[:100])  # a temp file left
         summary = download_pending(manifest, fast_download())
     assert (summary.adopted, summary.downloaded) == (1, 2)
     assert fake.image_requests["1001"] == 0

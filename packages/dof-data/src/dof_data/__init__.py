@@ -25,6 +25,7 @@ from dof_data.errors import (
     FlickrAPIError,
     ManifestError,
     TransientError,
+    UnsafeDataError,
 )
 from dof_data.filters import (
     chroma_spread,
@@ -89,6 +90,7 @@ __all__ = [
     "StageReport",
     "TokenBucket",
     "TransientError",
+    "UnsafeDataError",
     "center_square",
     "chroma_spread",
     "credits",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from dof_data.licenses import license_info
 from dof_data.manifest import Manifest
+from dof_data.trust import http_url, markdown_text
 from dof_io import atomic_write_text
 
 
@@ -36,7 +37,10 @@ class Credit:
 
 
 def credits(manifest: Manifest) -> list[Credit]:
-    """The attribution of every ``kept`` photo, ordered by domain and id."""
+    """The attribution of every ``kept`` photo, ordered by domain and id.
+
+    Links are kept only when they are http(s) (percent-quoted); any other URL becomes "".
+    """
     table = manifest.licenses()
     rows = []
     for row in manifest.photos(status="kept"):
@@ -50,8 +54,8 @@ def credits(manifest: Manifest) -> list[Credit]:
                 owner=row.owner,
                 license_id=lic.id,
                 license=lic.name,
-                license_url=lic.url,
-                page_url=row.page_url or row.source_url,
+                license_url=http_url(lic.url) or "",
+                page_url=http_url(row.page_url) or http_url(row.source_url) or "",
                 redistributable=lic.redistributable,
                 commercial=lic.commercial,
             )
@@ -97,16 +101,12 @@ def credits_csv(items: list[Credit]) -> str:
     return buffer.getvalue()
 
 
-def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]").replace("|", "\\|")
-
-
 def credits_markdown(items: list[Credit]) -> str:
     """Markdown: licence counts, a warning for photos that may not be shared as derivatives,
-    then one credit line per photo."""
+    then one credit line per photo. Every outside text is escaped (Markdown and HTML)."""
     lines = ["# Photo credits", "", f"{len(items)} photos. Licences:", ""]
     for name, count in sorted(Counter(c.license for c in items).items()):
-        lines.append(f"- {name}: {count}")
+        lines.append(f"- {markdown_text(name)}: {count}")
     blocked = [c for c in items if not c.redistributable]
     if blocked:
         lines += [
@@ -120,9 +120,11 @@ def credits_markdown(items: list[Credit]) -> str:
         if chosen:
             lines += ["", f"## Domain {domain}", ""]
         for c in chosen:
-            title = _md(c.title) or c.id
-            lic = f"[{c.license}]({c.license_url})" if c.license_url else c.license
-            lines.append(f"- [{title}]({c.page_url}) by {_md(c.author)}, {lic}")
+            title = markdown_text(c.title) or markdown_text(c.id)
+            name = markdown_text(c.license)
+            lic = f"[{name}]({c.license_url})" if c.license_url else name
+            photo = f"[{title}]({c.page_url})" if c.page_url else title
+            lines.append(f"- {photo} by {markdown_text(c.author)}, {lic}")
     return "\n".join(lines) + "\n"
 
 

@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from dof_data.errors import ConfigError, DownloadError, TransientError
+from dof_data.errors import ConfigError, DownloadError, TransientError, UnsafeDataError
 from dof_data.fingerprint import ImageInfo, describe_image
 from dof_data.manifest import Manifest, PhotoRow
 from dof_data.retry import RetryPolicy, parse_retry_after, with_retries
-from dof_io import MAX_PIXELS, ImageReadError, atomic_path
+from dof_data.trust import check_photo_id, http_url
+from dof_io import MAX_PIXELS, ImageReadError, atomic_path, folder_lock
 
 #: ``progress(done, total)``: called after each photo; the app turns it into a progress bar.
 ProgressFn = Callable[[int, int], None]
@@ -140,20 +141,30 @@ def _stream(response: requests.Response, tmp: Path, config: DownloadConfig) -> i
 
 
 def destination(manifest: Manifest, row: PhotoRow) -> Path:
-    """``<root>/images/<domain>/<id><suffix>``, the suffix taken from the URL (default .jpg)."""
+    """``<root>/images/<domain>/<id><suffix>``, the suffix taken from the URL (default .jpg).
+
+    Raises:
+        UnsafeDataError: the id is not a photo id, the domain not A or B, or the URL not
+            http(s): the row came from outside and would not stay inside the dataset.
+    """
+    check_photo_id(row.id)
+    if row.domain not in ("A", "B") or http_url(row.source_url) is None:
+        raise UnsafeDataError(
+            f"photo {row.id}: domain {row.domain!r} or URL {row.source_url!r} is not usable "
+            "(domains are A and B, URLs http(s)); the row was skipped"
+        )
     suffix = PurePosixPath(urlsplit(row.source_url).path).suffix.lower()
     return manifest.images_dir(row.domain) / f"{row.id}{suffix if suffix in _SUFFIXES else '.jpg'}"
 
 
 def remove_partial_files(manifest: Manifest) -> int:
-    """Delete temporary files a killed run left in ``images/*/`` (hidden names). Returns count."""
-    removed = 0
-    for folder in (manifest.root / "images").glob("*"):
-        for tmp in folder.glob(".*"):
-            if tmp.is_file():
-                tmp.unlink()
-                removed += 1
-    return removed
+    """Delete temporary files a killed run left in ``images/*/``. Returns the count.
+
+    Call with the dataset locked (``dof_io.folder_lock(manifest.root)``): only temporary files
+    older than the lock go, so another process's downloads in flight are never touched.
+    """
+    with folder_lock(manifest.root) as lock:
+        return len(lock.remove_stale_temp_files(manifest.root / "images", recursive=True))
 
 
 def download_pending(
@@ -169,18 +180,30 @@ def download_pending(
     as each one finishes, so a kill loses at most the photos in flight.
     """
     config = config or DownloadConfig()
-    remove_partial_files(manifest)
+    with folder_lock(manifest.root):  # one writer of images/ (a no-op if the caller holds it)
+        remove_partial_files(manifest)
+        return _download(manifest, config, retry_failed, progress)
+
+
+def _download(
+    manifest: Manifest, config: DownloadConfig, retry_failed: bool, progress: ProgressFn | None
+) -> DownloadSummary:
     rows = manifest.photos(status=("pending", "failed") if retry_failed else "pending")
     rows = [row for row in rows if row.source == "flickr" and row.source_url]
     summary = DownloadSummary()
     todo = []
     for row in rows:
-        dest = destination(manifest, row)
+        try:
+            dest = destination(manifest, row)
+        except UnsafeDataError as err:
+            manifest.record_failure(row.id, str(err))
+            summary.failed.append((row.id, str(err)))
+            continue
         if dest.is_file() and _adopt(manifest, row, dest, config):
             summary.adopted += 1
         else:
             todo.append((row, dest))
-    done = summary.adopted
+    done = summary.adopted + len(summary.failed)
     if progress:
         progress(done, len(rows))
     for row, outcome in _run_pool(todo, config):

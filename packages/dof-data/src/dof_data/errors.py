@@ -58,3 +58,8 @@ class FlickrAPIError(DofDataError):
         self.message = message
         text = f"Flickr API error {code}: {message}" if code is not None else message
         super().__init__(f"{text}. {hint}" if hint else text)
+
+
+class UnsafeDataError(DofDataError):
+    """Outside data (a manifest row, a server's answer) that would escape its folder or carry
+    markup: a bad photo id, a path leading outside the dataset, a non-http(s) link."""

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from dof_data.download import ProgressFn
-from dof_data.errors import ConfigError
+from dof_data.errors import ConfigError, UnsafeDataError
 from dof_data.manifest import Manifest, Mark, PhotoRow
 from dof_data.report import StageReport
 from dof_io import ImageReadError, read_rgb
@@ -77,8 +77,8 @@ def _each_photo(
 
 def _pixels(manifest: Manifest, row: PhotoRow) -> RGBArray | None:
     try:
-        return read_rgb(manifest.root / (row.local_path or ""))
-    except ImageReadError:
+        return read_rgb(manifest.file_of(row))
+    except (ImageReadError, UnsafeDataError):
         return None
 
 

@@ -16,7 +16,7 @@ from dof_data.errors import ConfigError
 from dof_data.fingerprint import describe_image, sha256_file
 from dof_data.manifest import Manifest
 from dof_data.query import DOMAINS
-from dof_io import ImageReadError, atomic_path, list_images
+from dof_io import ImageReadError, atomic_path, folder_lock, list_images
 
 
 @dataclass
@@ -56,13 +56,14 @@ def import_folder(
         raise ConfigError(f"domain must be 'A' or 'B'; got {domain!r}")
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder; pass the folder that holds the photos")
-    remove_partial_files(manifest)
-    files = list_images(folder, recursive=recursive)
-    summary = ImportSummary()
-    for done, path in enumerate(files, start=1):
-        _import_one(manifest, path, domain, license_id, owner_name, summary)
-        if progress:
-            progress(done, len(files))
+    with folder_lock(manifest.root):  # one writer of images/ (a no-op if the caller holds it)
+        remove_partial_files(manifest)
+        files = list_images(folder, recursive=recursive)
+        summary = ImportSummary()
+        for done, path in enumerate(files, start=1):
+            _import_one(manifest, path, domain, license_id, owner_name, summary)
+            if progress:
+                progress(done, len(files))
     return summary
 
 

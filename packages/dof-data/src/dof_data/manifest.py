@@ -18,6 +18,7 @@ the rows an uninterrupted one does.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,8 @@ from typing import Any
 from dof_data.errors import ManifestError
 from dof_data.licenses import License
 from dof_data.schema import SCHEMA_VERSION, create_schema
+from dof_data.trust import path_inside
+from dof_io import FolderLock, folder_lock
 
 MANIFEST_NAME = "manifest.sqlite"
 STATUSES = ("pending", "failed", "kept", "removed")
@@ -93,12 +96,15 @@ class Manifest:
         root: the dataset folder; created with ``create=True``.
         create: make the folder and the database when absent (otherwise a missing manifest is
             an error, so a typo in ``--root`` does not start a new dataset by accident).
+        lock: hold ``dof_io.folder_lock`` on ``root`` until :meth:`close` (every command that
+            changes the dataset does; readers such as ``status`` need not).
 
     Raises:
         ManifestError: missing manifest without ``create``, or one from a newer dof-data.
+        dof_io.FolderLockedError: ``lock`` and another process holds the dataset.
     """
 
-    def __init__(self, root: str | Path, *, create: bool = False) -> None:
+    def __init__(self, root: str | Path, *, create: bool = False, lock: bool = False) -> None:
         self.root = Path(root)
         self.path = self.root / MANIFEST_NAME
         if not self.path.is_file() and not create:
@@ -106,6 +112,17 @@ class Manifest:
                 f"no manifest at {self.path}: run `dof data scrape` or `dof data import` with "
                 "this --root first, or pass the folder that holds manifest.sqlite"
             )
+        self._held = contextlib.ExitStack()
+        self.lock: FolderLock | None = None
+        try:
+            if lock:
+                self.lock = self._held.enter_context(folder_lock(self.root))
+            self._connect()
+        except BaseException:
+            self._held.close()
+            raise
+
+    def _connect(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
@@ -114,6 +131,7 @@ class Manifest:
         self.conn.execute("PRAGMA foreign_keys=ON")
         version = self._version()
         if version > SCHEMA_VERSION:
+            self.conn.close()
             raise ManifestError(
                 f"{self.path} has schema version {version}, newer than this dof-data "
                 f"({SCHEMA_VERSION}): upgrade dof-data"
@@ -137,9 +155,12 @@ class Manifest:
         self.close()
 
     def close(self) -> None:
-        """Checkpoint the WAL into the database file and close."""
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.conn.close()
+        """Checkpoint the WAL into the database file, close, and release the lock if held."""
+        try:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.conn.close()
+        finally:
+            self._held.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -155,6 +176,14 @@ class Manifest:
     def images_dir(self, domain: str) -> Path:
         """Where a domain's photos live: ``<root>/images/<domain>``."""
         return self.root / "images" / domain
+
+    def file_of(self, row: PhotoRow) -> Path:
+        """The photo file of ``row``: ``local_path`` under the root, checked to stay inside it.
+
+        Raises:
+            UnsafeDataError: no local path, or one that leads outside the dataset folder.
+        """
+        return path_inside(self.root, row.local_path)
 
     # --- photos -------------------------------------------------------------------------------
 

@@ -8,15 +8,16 @@ Output (what dof-gan and dof-seg read)::
 
 The split is a pure function of the seed and the photo ids (each id's rank is the sha256 of
 ``"<seed>:<id>"``), so it is the same on every machine, and adding photos moves few others.
-Every file is written atomically; a rerun skips files that are already right, rewrites those
-whose settings or source changed, and deletes files of its own that left the plan.
+Every file is written atomically and ``<out>`` is locked while it is written; a rerun (also
+after a kill) skips files that are already right, rewrites those whose settings or source
+changed, and deletes files of its own that left the plan. A photo that is missing, damaged or
+unsafe (a manifest row whose id or path would leave its folder) is skipped and reported.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,13 +28,13 @@ import numpy.typing as npt
 from PIL import Image, ImageOps
 
 from dof_data.download import ProgressFn
-from dof_data.errors import ConfigError
+from dof_data.errors import ConfigError, UnsafeDataError
 from dof_data.manifest import Manifest, PhotoRow
-from dof_io import atomic_write_text, read_rgb, write_rgb
+from dof_data.trust import check_photo_id
+from dof_io import ImageReadError, atomic_write_text, folder_lock, read_rgb, write_rgb
 
 PLAN_NAME = "prepare.json"
 FOLDERS = ("trainA", "testA", "trainB", "testB")
-_TEMP = re.compile(r"^\.[^.]+\.[a-z0-9_]{8}\.(jpg|png)$")
 
 
 @dataclass(frozen=True)
@@ -64,12 +65,14 @@ class PrepareConfig:
 
 @dataclass
 class PrepareSummary:
-    """Files per folder, and how many were written, already up to date, or deleted."""
+    """Files per folder; how many were written, already up to date, or deleted; and the
+    photos that were skipped, as (photo id, reason): damaged, missing or unsafe rows."""
 
     counts: dict[str, int] = field(default_factory=dict)
     written: int = 0
     skipped: int = 0
     deleted: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
 
 
 def split_ids(ids: Iterable[str], n_test: int, seed: int) -> tuple[list[str], list[str]]:
@@ -94,11 +97,26 @@ def center_square(rgb: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8
     return np.asarray(image, dtype=np.uint8)
 
 
-def plan(manifest: Manifest, config: PrepareConfig) -> dict[str, list[PhotoRow]]:
-    """Which kept photo goes to which folder."""
+def plan(
+    manifest: Manifest, config: PrepareConfig, rejected: list[tuple[str, str]] | None = None
+) -> dict[str, list[PhotoRow]]:
+    """Which kept photo goes to which folder.
+
+    Rows whose id is not a photo id or whose file lies outside the dataset folder are left
+    out (they came from outside: a manifest is data) and appended to ``rejected``.
+    """
     folders: dict[str, list[PhotoRow]] = {}
     for domain, n_test in (("A", config.test_a), ("B", config.test_b)):
-        rows = {row.id: row for row in manifest.photos(status="kept", domain=domain)}
+        rows = {}
+        for row in manifest.photos(status="kept", domain=domain):
+            try:
+                check_photo_id(row.id)
+                manifest.file_of(row)
+            except UnsafeDataError as err:
+                if rejected is not None:
+                    rejected.append((row.id, str(err)))
+                continue
+            rows[row.id] = row
         train, test = split_ids(rows, n_test, config.seed)
         folders[f"train{domain}"] = [rows[i] for i in train]
         folders[f"test{domain}"] = [rows[i] for i in test]
@@ -127,39 +145,80 @@ def prepare(
 ) -> PrepareSummary:
     """Write the kept photos as ``size`` x ``size`` squares into ``out``'s four folders.
 
+    ``out`` is locked while it is written. A photo that is missing, damaged or unsafe (see
+    :func:`plan`) is skipped and listed in ``failed``; the others are still written. A rerun,
+    also after a kill, skips every output already written with these settings from this source.
+
     Raises:
         ConfigError: too few kept photos for the test sizes.
+        dof_io.FolderLockedError: another process is writing ``out``.
     """
     config, out = config or PrepareConfig(), Path(out)
-    folders = plan(manifest, config)
+    summary = PrepareSummary()
+    folders = plan(manifest, config, summary.failed)
     wanted = {
         f"{folder}/{row.id}.{config.format}": row
         for folder, rows in folders.items()
         for row in rows
     }
-    old = _read_plan(out)
-    same = old.get("state") == "done" and old.get("config") == asdict(config)
-    old_files: dict[str, str] = old.get("files", {}) if isinstance(old.get("files"), dict) else {}
-    # Record every file that may exist before touching any, so a kill cannot orphan one.
-    _write_plan(out, "writing", config, {**old_files, **dict.fromkeys(wanted, "")})
-    summary = PrepareSummary(counts={name: len(rows) for name, rows in folders.items()})
-    for folder in FOLDERS:
-        (out / folder).mkdir(parents=True, exist_ok=True)
-        for tmp in (out / folder).iterdir():  # temporary files of a killed run (dof_io's names)
-            if _TEMP.match(tmp.name):
-                tmp.unlink()
-    for name in sorted(set(old_files) - set(wanted)):
-        (out / name).unlink(missing_ok=True)
-        summary.deleted += 1
-    for done, (name, row) in enumerate(sorted(wanted.items()), start=1):
-        target = out / name
-        if same and old_files.get(name) == row.sha256 and target.is_file():
-            summary.skipped += 1
-        else:
-            rgb = read_rgb(manifest.root / (row.local_path or ""))
-            write_rgb(target, center_square(rgb, config.size), quality=config.quality)
-            summary.written += 1
-        if progress:
-            progress(done, len(wanted))
-    _write_plan(out, "done", config, {name: row.sha256 or "" for name, row in wanted.items()})
+    with folder_lock(out) as lock:
+        for folder in FOLDERS:
+            (out / folder).mkdir(parents=True, exist_ok=True)
+            lock.remove_stale_temp_files(out / folder)  # a killed run's temporary files
+        old = _read_plan(out)
+        listed = old.get("files")
+        old_files: dict[str, str] = listed if isinstance(listed, dict) else {}
+        fresh = {
+            name
+            for name, row in wanted.items()
+            if old.get("config") == asdict(config)
+            and row.sha256
+            and old_files.get(name) == row.sha256
+            and (out / name).is_file()
+        }
+        for name in set(wanted) - fresh:  # stale versions go first, so whatever is on
+            (out / name).unlink(missing_ok=True)  # disk from here on is from this plan
+        # Record every file that may exist before touching any, so a kill cannot orphan one.
+        _write_plan(out, "writing", config, {**old_files, **_sources(wanted)})
+        for name in sorted(set(old_files) - set(wanted)):
+            (out / name).unlink(missing_ok=True)
+            summary.deleted += 1
+        done = _write_outputs(manifest, out, config, wanted, fresh, summary, progress)
+        _write_plan(out, "done", config, _sources({n: wanted[n] for n in done}))
+    summary.counts = {
+        folder: sum(name.startswith(f"{folder}/") for name in done) for folder in FOLDERS
+    }
     return summary
+
+
+def _sources(files: dict[str, PhotoRow]) -> dict[str, str]:
+    return {name: row.sha256 or "" for name, row in files.items()}
+
+
+def _write_outputs(
+    manifest: Manifest,
+    out: Path,
+    config: PrepareConfig,
+    wanted: dict[str, PhotoRow],
+    fresh: set[str],
+    summary: PrepareSummary,
+    progress: ProgressFn | None,
+) -> list[str]:
+    """Write every output not in ``fresh``; the names that exist afterwards."""
+    done = []
+    for count, (name, row) in enumerate(sorted(wanted.items()), start=1):
+        if name in fresh:
+            summary.skipped += 1
+            done.append(name)
+        else:
+            try:
+                rgb = read_rgb(manifest.file_of(row))
+            except ImageReadError as err:
+                summary.failed.append((row.id, f"{err.path}: {err.reason}"))
+            else:
+                write_rgb(out / name, center_square(rgb, config.size), quality=config.quality)
+                summary.written += 1
+                done.append(name)
+        if progress:
+            progress(count, len(wanted))
+    return done

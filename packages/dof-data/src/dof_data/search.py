@@ -19,6 +19,7 @@ from dof_data.errors import ConfigError
 from dof_data.flickr import FLICKR_RESULT_CAP, FlickrClient, PhotoHit, SearchPage
 from dof_data.manifest import Manifest, Slice
 from dof_data.query import SearchQuery
+from dof_data.trust import FLICKR_ID
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,11 @@ def _record_page(
             if added >= limit:
                 cut = True
                 break
+            if FLICKR_ID.fullmatch(hit.id) is None:  # a server's answer becomes a file name
+                log.warning(
+                    "%s: skipped a result with photo id %r (not digits)", query.name, hit.id
+                )
+                continue
             added += manifest.insert_photo(conn, _candidate(query, hit))
         conn.execute(
             "UPDATE slices SET next_page=?, total=?, state=? WHERE query=? AND lo=? AND hi=?",
