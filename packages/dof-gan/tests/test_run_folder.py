@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import dof_io
 from dof_gan import DatasetError, RunFolderError, TrainConfig, config_to_json, read_log, train
@@ -87,3 +88,32 @@ def test_a_second_trainer_on_a_run_in_progress_fails_at_once(
     assert "Traceback" not in second.stderr
     steps = [row["step"] for row in read_log(run)]
     assert steps == sorted(set(steps))  # one writer: no step twice, none out of order
+
+
+class _Payload:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (print, ("this ran while loading",))
+
+
+def test_unsafe_empty_and_junk_checkpoints_are_refused_in_one_line(tmp_path: Path) -> None:
+    from dof_gan import CheckpointError, load_generator
+    from dof_gan.checkpoint import load_checkpoint
+
+    torch.save({"format": "x", "payload": _Payload()}, tmp_path / "evil.pt")
+    (tmp_path / "empty.pt").touch()
+    (tmp_path / "junk.pt").write_bytes(b"\x80\x02junk" * 50)
+    (tmp_path / "junk.safetensors").write_bytes(b"\x10" * 64)
+    expected = {
+        "evil.pt": "(it asks for print), which loading would have to run, so it is refused",
+        "empty.pt": "the file is empty",
+        "junk.pt": "cannot be loaded",
+    }
+    for name, reason in expected.items():
+        with pytest.raises(CheckpointError) as info:
+            load_checkpoint(tmp_path / name)
+        message = str(info.value)
+        assert message.startswith(f"{tmp_path / name}: ") and reason in message, message
+        assert "weights_only=False" not in message and "\n" not in message
+    with pytest.raises(CheckpointError, match="not a valid safetensors file") as info:
+        load_generator(tmp_path / "junk.safetensors")
+    assert "\n" not in str(info.value)

@@ -122,3 +122,14 @@ def test_temp_names_match_what_atomic_path_makes(tmp_path) -> None:
             assert is_temp_file(tmp), tmp.name
     assert not is_temp_file(".dof.lock.json") and not is_temp_file(".DS_Store")
     assert remove_temp_files(tmp_path / "missing", older_than=time.time()) == []
+
+
+def test_ranks_of_a_torchrun_job_share_rank_0s_lock(tmp_path, holder, monkeypatch) -> None:
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "job1")
+    monkeypatch.setenv("RANK", "1")
+    (tmp_path / "run" / ".a.ab12cd34.png").write_bytes(b"rank 0's, in flight")
+    with folder_lock(tmp_path / "run") as lock:  # rank 0 (the holder) has it: no error
+        assert not lock.exclusive and lock.remove_stale_temp_files() == []
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(FolderLockedError), folder_lock(tmp_path / "run"):
+        pass

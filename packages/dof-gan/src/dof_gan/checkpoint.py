@@ -49,12 +49,9 @@ def load_checkpoint(
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
     try:
-        state = load_state(path, map_location=map_location)
-    except Exception as err:
-        raise CheckpointError(
-            path, f"cannot be read as a weights-only torch checkpoint ({err}); it may be "
-            "truncated or from another program"
-        ) from err  # fmt: skip
+        state = dof_io.load_weights(path, lambda p: load_state(p, map_location=map_location))
+    except dof_io.WeightsFileError as err:  # unsafe, empty, truncated: one line, no torch advice
+        raise CheckpointError(path, err.reason) from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(path, "not a dof-gan training checkpoint (no 'format' marker)")
     if state.get("version") != CHECKPOINT_VERSION:

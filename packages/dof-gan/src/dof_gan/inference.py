@@ -119,7 +119,8 @@ def _read_exported(path: Path, direction: str) -> tuple[dict[str, Tensor], dict[
     except CheckpointError:
         raise
     except Exception as err:
-        raise CheckpointError(path, f"not a readable exported generator ({err})") from err
+        reason = dof_io.weights_error_reason(err)
+        raise CheckpointError(path, f"not a readable exported generator: {reason}") from None
     if meta.get("format") != EXPORT_FORMAT:
         raise CheckpointError(
             sidecar, f"not a dof-gan generator sidecar (format {meta.get('format')!r})"

@@ -14,6 +14,7 @@ from dof_io.errors import (
     MaskFormatError,
     OutputError,
     ShapeError,
+    WeightsFileError,
 )
 from dof_io.images import (
     IMAGE_SUFFIXES,
@@ -52,6 +53,7 @@ from dof_io.outputs import (
     protected_inputs,
 )
 from dof_io.runs import RunFolderError
+from dof_io.weights import check_weights_file, load_weights, weights_error_reason
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -68,11 +70,13 @@ __all__ = [
     "PlannedPhoto",
     "RunFolderError",
     "ShapeError",
+    "WeightsFileError",
     "atomic_open",
     "atomic_path",
     "atomic_write_bytes",
     "atomic_write_text",
     "binarize",
+    "check_weights_file",
     "decode_image",
     "decode_rgb",
     "encode_rgb",
@@ -82,6 +86,7 @@ __all__ = [
     "is_temp_file",
     "list_images",
     "live_temp_files",
+    "load_weights",
     "mask_iou",
     "open_image",
     "output_path",
@@ -95,6 +100,7 @@ __all__ = [
     "rgba_image",
     "save_image",
     "to_rgb",
+    "weights_error_reason",
     "write_rgb",
     "write_rgba",
 ]

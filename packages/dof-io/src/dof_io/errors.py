@@ -72,3 +72,17 @@ class ShapeError(DofIOError, ValueError):
     Each package's own ``ShapeError`` derives from this one and from the package's base error,
     so ``except dof_io.ShapeError`` catches them all; :mod:`dof_io.check` raises them.
     """
+
+
+class WeightsFileError(DofIOError):
+    """A weights or checkpoint file cannot be used: missing, empty, unsafe, corrupt.
+
+    Attributes:
+        path: the file.
+        reason: why, without the path.
+    """
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")

@@ -13,7 +13,9 @@ reports it in :attr:`FolderLock.previous`.
 
 Taking a lock the same process already holds on the same folder is a no-op that yields the
 same :class:`FolderLock` (a command may lock its folder and then call a library function that
-locks it too). Threads of one process share the lock.
+locks it too). Threads of one process share the lock. Under ``torchrun`` the job is one writer:
+rank 0 takes the lock, the other ranks of the same job get a non-exclusive :class:`FolderLock`
+(``exclusive=False``) that removes no temporary files.
 """
 
 from __future__ import annotations
@@ -97,11 +99,13 @@ class FolderLock:
         holder: this process's record, as written to ``.dof.lock.json``.
         previous: the record of an earlier holder that died without releasing (a killed run),
             or None when the folder was free and clean.
+        exclusive: False for ranks > 0 of a torchrun job, whose rank 0 holds the lock.
     """
 
     folder: Path
     holder: LockHolder
     previous: LockHolder | None = None
+    exclusive: bool = True
     _lock: filelock.BaseFileLock | None = field(default=None, repr=False)
     _depth: int = field(default=0, repr=False)
 
@@ -115,8 +119,10 @@ class FolderLock:
         writer started after the lock was taken is left alone.
 
         Returns:
-            the paths removed.
+            the paths removed (none on a non-exclusive lock: rank 0 cleans up).
         """
+        if not self.exclusive:
+            return []
         return remove_temp_files(
             self.folder if folder is None else folder,
             older_than=self.holder.started,
@@ -202,11 +208,29 @@ def folder_lock(folder: str | Path, *, command: str | None = None) -> Iterator[F
             with _HELD_GUARD:
                 held._depth -= 1
         return
-    lock = _acquire(folder, LockHolder.this_process(command))
+    me = LockHolder.this_process(command)
+    if _torchrun_rank() > 0:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputError(folder, err) from err
+        yield FolderLock(folder, me, exclusive=False)
+        return
+    lock = _acquire(folder, me)
     try:
         yield lock
     finally:
         _release(lock)
+
+
+def _torchrun_rank() -> int:
+    """This process's rank in a torchrun job (which sets TORCHELASTIC_RUN_ID), else 0."""
+    if "TORCHELASTIC_RUN_ID" not in os.environ:
+        return 0
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
 
 
 def _acquire(folder: Path, me: LockHolder) -> FolderLock:
@@ -226,7 +250,7 @@ def _acquire(folder: Path, me: LockHolder) -> FolderLock:
         if isinstance(err, OSError):
             raise OutputError(folder, err) from err
         raise
-    lock = FolderLock(folder, me, previous, native, 1)
+    lock = FolderLock(folder, me, previous, True, native, 1)
     with _HELD_GUARD:
         _HELD[folder] = lock
     return lock

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+import dof_io
 from dof_seg.base import Segmenter
 from dof_seg.errors import DofSegError, OptionError, WeightsNotFoundError
 
@@ -124,11 +125,7 @@ class DeepLabV3Segmenter(Segmenter):
             kwargs.setdefault("weights_backbone", None)  # no ImageNet download either
         self.net = _build_torchvision(backbone, weights, **kwargs)
         if checkpoint is not None:
-            state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-            state = state.get("model", state)
-            if getattr(self.net, "aux_classifier", None) is None:  # inference needs no aux head
-                state = {k: v for k, v in state.items() if not k.startswith("aux_classifier.")}
-            self.net.load_state_dict(state)
+            _load_state(self.net, checkpoint)
         self.backbone, self.short_side, self.person_class = backbone, short_side, person_class
         self.eval().requires_grad_(False)
 
@@ -139,3 +136,27 @@ class DeepLabV3Segmenter(Segmenter):
         return F.interpolate(
             person, size=images.shape[-2:], mode="bilinear", align_corners=False
         ).clamp(0, 1)
+
+
+def _load_state(net: nn.Module, checkpoint: str | Path) -> None:
+    """Load a torchvision DeepLabV3 state dict from ``checkpoint`` (weights only) into ``net``.
+
+    Raises:
+        dof_io.WeightsFileError: missing, empty, unsafe or corrupt file.
+        DofSegError: a readable file whose tensors are not this network's.
+    """
+    state = dof_io.load_weights(
+        checkpoint, lambda path: torch.load(path, map_location="cpu", weights_only=True)
+    )
+    state = state.get("model", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict):
+        raise DofSegError(f"{checkpoint}: holds a {type(state).__name__}, not a state dict")
+    if getattr(net, "aux_classifier", None) is None:  # inference needs no aux head
+        state = {k: v for k, v in state.items() if not str(k).startswith("aux_classifier.")}
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DofSegError(
+            f"{checkpoint}: its weights do not fit this DeepLabV3 ({first}); check --backbone"
+        ) from None

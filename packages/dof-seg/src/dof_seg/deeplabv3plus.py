@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+import dof_io
 from dof_io import atomic_path
 from dof_seg.base import Segmenter
 from dof_seg.deeplab import IMAGENET_MEAN, IMAGENET_STD, normalize
@@ -114,22 +115,34 @@ def load_checkpoint(
             "pass its model.safetensors.",
         )
     if path.suffix == ".safetensors":
-        from safetensors import safe_open
-        from safetensors.torch import load_file
-
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata()
+        metadata, state = dof_io.load_weights(path, _read_safetensors)
         spec = replace(spec or DeepLabV3PlusSpec.from_metadata(metadata, path), **overrides)
-        state: dict[str, Any] = load_file(str(path))
     else:
         if spec is None and "encoder" not in overrides:
             raise DofSegError(f"{path}: a .pt/.pth state dict needs encoder=... (and classes=...)")
         spec = replace(spec or DeepLabV3PlusSpec(), **overrides)
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        state = state.get("model", state)
+        state = dof_io.load_weights(
+            path, lambda p: torch.load(p, map_location="cpu", weights_only=True)
+        )
+        state = state.get("model", state) if isinstance(state, dict) else state
     model = build_deeplabv3plus(spec)
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise DofSegError(
+            f"{path}: its weights do not fit a DeepLabV3+ with encoder {spec.encoder} ({first})"
+        ) from None
     return model, spec
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, str] | None, dict[str, Any]]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    return metadata, load_file(str(path))
 
 
 def working_size(height: int, width: int, size: int) -> tuple[int, int]:
