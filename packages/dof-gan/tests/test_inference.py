@@ -88,7 +88,7 @@ def test_export_sidecar_and_header(run: Path, tmp_path: Path) -> None:
 
 def test_bad_sources_are_reported(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match=r"junk\.pt: cannot be read as a weights-only"):
+    with pytest.raises(CheckpointError, match=r"junk\.pt: is not a PyTorch checkpoint"):
         load_generator(tmp_path / "junk.pt")
     (tmp_path / "empty_run").mkdir()
     with pytest.raises(CheckpointError, match="no checkpoint yet"):

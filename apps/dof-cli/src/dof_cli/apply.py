@@ -9,7 +9,14 @@ from pathlib import Path
 
 import click
 
-from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
+from dof_cli.common import (
+    BatchReport,
+    device_option,
+    lock_output,
+    out_dir_option,
+    progress,
+    resolve_device,
+)
 
 _DIRECTION = click.option(
     "--direction",
@@ -68,6 +75,7 @@ def apply(
         click.echo(f"note: {info.preset} models are meant to be used with --overlay", err=True)
     tails = {"plain": ".png", "overlay": "_overlay.png"} if both else {"": ".png"}
     paths = dof_io.expand_inputs(photos)
+    lock_output(out)
     plan = dof_io.plan_outputs(
         paths, out, tails=tails, protected=dof_io.protected_inputs(paths, [masks]),
         overwrite=overwrite,

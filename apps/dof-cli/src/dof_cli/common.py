@@ -18,12 +18,40 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
 
 
+def lock_output(folder: Path) -> None:
+    """Hold ``dof_io.folder_lock`` on ``folder`` until the command ends, and remove the
+    temporary files a killed earlier run left there. Another command writing ``folder``
+    makes this one stop at once with a message naming it."""
+    import dof_io
+
+    lock = click.get_current_context().with_resource(dof_io.folder_lock(folder))
+    lock.remove_stale_temp_files()
+
+
 def out_dir_option(help: str, *, dest: str = "out_dir") -> Callable[[F], F]:
     """The `-o/--out DIR` option every file-writing subcommand takes (required)."""
     return click.option(
         "-o", "--out", dest, required=True, type=click.Path(file_okay=False, path_type=Path),
         help=help,
     )  # fmt: skip
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    import dof_io
+
+    try:
+        return dof_io.parse_size(value)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
+
+
+max_memory_option = click.option(
+    "--max-memory",
+    callback=_size,
+    default="4GiB",
+    show_default=True,
+    help="Memory one photo may use; a larger photo is skipped with a message (0 = no limit).",
+)
 
 
 device_option = click.option(

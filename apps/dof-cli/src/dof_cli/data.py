@@ -68,11 +68,12 @@ def _errors() -> Iterator[None]:
         raise click.ClickException(str(err)) from None
 
 
-def _open(root: Path, *, create: bool = False) -> dof_data.Manifest:
+def _open(root: Path, *, create: bool = False, lock: bool = True) -> dof_data.Manifest:
+    """The manifest; commands that change the dataset hold its lock until they close it."""
     from dof_data import Manifest
 
     with _errors():
-        return Manifest(root, create=create)
+        return Manifest(root, create=create, lock=lock)
 
 
 @click.group()
@@ -403,8 +404,12 @@ def prepare(
     counts = ", ".join(f"{name} {n}" for name, n in summary.counts.items())
     click.echo(
         f"{target}: {counts} ({summary.written} written, {summary.skipped} up to date, "
-        f"{summary.deleted} deleted)"
+        f"{summary.deleted} deleted, {len(summary.failed)} failed)"
     )
+    for photo_id, reason in summary.failed:
+        click.echo(f"  skipped {photo_id}: {reason}", err=True)
+    if summary.failed:
+        raise SystemExit(1)
 
 
 @data.command()
@@ -413,7 +418,7 @@ def status(root: Path) -> None:
     """Photos per domain and status."""
     from dof_data.manifest import STATUSES
 
-    with _open(root) as manifest:
+    with _open(root, lock=False) as manifest:
         counts = manifest.counts()
     click.echo(f"{'domain':<8}" + "".join(f"{s:>10}" for s in STATUSES) + f"{'total':>10}")
     for domain in ("A", "B"):
@@ -432,7 +437,7 @@ def credits(root: Path, out: Path | None) -> None:
     """Owner, licence and Flickr page of every kept photo, for redistribution."""
     from dof_data import write_credits
 
-    with _errors(), _open(root) as manifest:
+    with _errors(), _open(root, lock=False) as manifest:
         path = write_credits(manifest, out or root / "credits.md")
     click.echo(f"credits: {path}")
 

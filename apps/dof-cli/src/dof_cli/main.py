@@ -11,6 +11,8 @@ import importlib
 
 import click
 
+from dof_cli.errors import UserErrorGroup
+
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("dof_cli.demo", "demo", "Run the whole pipeline on the bundled photos (offline)."),
     "data": ("dof_cli.data", "data", "Build the unpaired dataset: scrape, import, dedup, prepare."),
@@ -24,8 +26,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+class LazyGroup(UserErrorGroup):
+    """A click group whose subcommands are imported on first use; a user's mistake in any of
+    them ends in one line (dof_cli.errors)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)

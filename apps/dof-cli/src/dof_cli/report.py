@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
+from dof_cli.common import (
+    BatchReport,
+    device_option,
+    lock_output,
+    out_dir_option,
+    progress,
+    resolve_device,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -185,6 +192,7 @@ def report(
 
     with _user_errors():
         device = resolve_device(device)
+        lock_output(out_dir)
         runs = [dof_eval.read_run(d) for d in run_dirs]
         photos = dof_eval.find_photos(test_dir, manifest)[:limit]
         extractor = None
@@ -338,6 +346,7 @@ def paired_bench(
         raise click.UsageError("give exactly one of --source (build) or --paired (score as is)")
     with _user_errors():
         device = resolve_device(device)
+        lock_output(out_dir)
         chosen = _csv_list(methods, tuple(dof_smooth.METHODS), "--methods")
         modes = _csv_list(composites, ("paste", "halo_free"), "--composites")
         sources = _csv_list(mask_sources, ("gt", *dof_seg.SEGMENTERS), "--masks")

@@ -18,7 +18,15 @@ from typing import Any
 
 import click
 
-from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
+from dof_cli.common import (
+    BatchReport,
+    device_option,
+    lock_output,
+    max_memory_option,
+    out_dir_option,
+    progress,
+    resolve_device,
+)
 
 SEGMENTER_NAMES = ("selfie", "deeplabv3", "deeplabv3plus", "precomputed")
 
@@ -103,6 +111,7 @@ def seg() -> None:
 )
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Recompute masks that already exist.")
+@max_memory_option
 @device_option
 def run(
     photos: tuple[Path, ...],
@@ -114,6 +123,7 @@ def run(
     threshold: float | None,
     keep: str,
     fill_holes: float,
+    max_memory: int,
     **backend: Any,
 ) -> None:
     """Write DIR/<stem>.png for each photo; photos whose mask exists are skipped (resume)."""
@@ -127,10 +137,12 @@ def run(
     except dof_seg.DofSegError as err:
         raise click.UsageError(str(err)) from err
     paths = expand_inputs(photos)
+    lock_output(out_dir)
     report = BatchReport()
     events = dof_seg.iter_segment_files(
-        paths, out_dir, model, batch_size=batch_size, post=post, overwrite=overwrite
-    )
+        paths, out_dir, model, batch_size=batch_size, post=post, overwrite=overwrite,
+        max_memory=max_memory,
+    )  # fmt: skip
     for event in progress(events, desc="seg", total=len(paths)):
         if event.status == "failed":
             report.fail(event.photo, event.reason)
@@ -230,6 +242,7 @@ def train(
     if dry_run:
         click.echo(json.dumps(asdict(config), indent=2))
         return
+    lock_output(run_dir)
     try:
         path = train_deeplabv3plus(
             photos_dir, masks_dir, run_dir, config, device=resolve_device(device), resume=resume

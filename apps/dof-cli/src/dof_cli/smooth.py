@@ -16,7 +16,15 @@ from typing import Any
 
 import click
 
-from dof_cli.common import BatchReport, device_option, out_dir_option, progress, resolve_device
+from dof_cli.common import (
+    BatchReport,
+    device_option,
+    lock_output,
+    max_memory_option,
+    out_dir_option,
+    progress,
+    resolve_device,
+)
 
 METHODS = ("box", "gaussian", "lens")
 COMPOSITES = ("paste", "halo_free")
@@ -80,6 +88,7 @@ def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
     help="Output format (jpg: quality 95).",
 )
 @click.option("--overwrite", is_flag=True, help="Redo photos whose output already exists.")
+@max_memory_option
 @device_option
 def smooth(
     photos: tuple[Path, ...],
@@ -95,6 +104,7 @@ def smooth(
     disparity: bool,
     fmt: str,
     overwrite: bool,
+    max_memory: int,
     device: str,
 ) -> None:
     """Blur the background of PHOTOS (files or folders), keeping the people sharp."""
@@ -104,7 +114,15 @@ def smooth(
         raise click.BadParameter("0 (round) or at least 3, lens only", param_hint="--blades")
     import torch
 
-    from dof_io import ImageReadError, expand_inputs, plan_outputs, protected_inputs, write_rgb
+    import dof_smooth
+    from dof_io import (
+        ImageReadError,
+        check_memory,
+        expand_inputs,
+        plan_outputs,
+        protected_inputs,
+        write_rgb,
+    )
 
     device = resolve_device(device)
     model = _load_segmenter(segmenter, device) if segmenter else None
@@ -113,6 +131,7 @@ def smooth(
     if model is not None:
         failures += (_segmenter_error(),)
     paths = expand_inputs(photos)
+    lock_output(out_dir)
     plan = plan_outputs(
         paths, out_dir, tails={"": f".{fmt}"}, overwrite=overwrite,
         protected=protected_inputs(paths, (masks_dir, depths)),
@@ -124,9 +143,13 @@ def smooth(
         "method": method, "radius": radius, "composite": composite, "blades": blades,
         "highlights": highlights, "disparity": disparity,
     }  # fmt: skip
+    per_pixel = dof_smooth.MEMORY_PER_PIXEL[method] * (
+        dof_smooth.DEPTH_MEMORY_FACTOR if depths else 1
+    )
     for planned in progress(plan.todo, desc="smooth"):
         photo = planned.photo
         try:
+            check_memory(photo, bytes_per_pixel=per_pixel, budget=max_memory, what=f"{method} blur")
             pixels = _render(photo, model, masks_dir, depths, device, options)
             write_rgb(planned.target, pixels)
         except failures as err:

@@ -12,9 +12,10 @@ from typing import Any
 import click
 
 from dof_cli.common import device_option, resolve_device
+from dof_cli.errors import UserErrors
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=UserErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--preset", help="cyclegan, mask-loss, mask-overlay or combined (new runs).")
 @click.option(
     "--data", help="Folder with trainA/ and trainB/ (masks: RGBA alpha or maskA/ maskB/)."

@@ -35,6 +35,9 @@ from dof_io import ShapeError as DofIOShapeError
 from dof_io.tensors import image_to_tensor, tensor_to_image
 
 MASK_FOLDERS = ("masks", "maskA", "mask")
+#: a test photo's shorter side must have at least this many pixels: a smaller one would be
+#: scaled up into the metrics, where it only adds noise
+MIN_SIDE = 16
 MANIFESTS = ("manifest.csv", "credits.csv")
 
 
@@ -165,4 +168,24 @@ def write_image(path: str | Path, image: Tensor) -> Path:
 def image_size(path: str | Path) -> tuple[int, int]:
     """(H, W) of an image file with EXIF orientation applied (decodes it)."""
     width, height = open_image(path).size
+    return height, width
+
+
+def checked_size(photo: EvalPhoto) -> tuple[int, int]:
+    """(H, W) of ``photo`` after checking it can be scored as it is.
+
+    Raises:
+        DatasetError: the photo is smaller than :data:`MIN_SIDE` a side, or its mask (or
+            ignore mask) has another size; a mismatch is never rescaled into the metrics.
+        ImageReadError: a file cannot be read (it names the file).
+    """
+    height, width = image_size(photo.image)
+    if min(height, width) < MIN_SIDE:
+        raise DatasetError(
+            f"{photo.image} is {width}x{height}: too small to evaluate (at least {MIN_SIDE} "
+            "pixels a side); remove it from the test folder"
+        )
+    for extra in (photo.mask, photo.ignore):
+        if extra is not None and extra != photo.image:
+            read_mask(extra, size=(height, width))  # ImageReadError names the mask
     return height, width

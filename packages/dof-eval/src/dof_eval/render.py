@@ -29,8 +29,8 @@ from dof_eval.credits import Attribution
 from dof_eval.errors import DatasetError
 from dof_eval.photos import (
     EvalPhoto,
+    checked_size,
     fit_size,
-    image_size,
     read_image,
     read_mask_tensor,
     write_image,
@@ -131,7 +131,7 @@ def _render_one(
     segmenters: Mapping[str, Segmenter],
     fallback: Segmenter | None,
 ) -> None:
-    size = fit_size(*image_size(photo.image), out.size)
+    size = fit_size(*checked_size(photo), out.size)
     image = read_image(photo.image, size)
     if photo.mask is not None:
         mask = read_mask_tensor(photo.mask, size)

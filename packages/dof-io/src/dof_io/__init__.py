@@ -7,11 +7,19 @@ from dof_io.atomic import (
     atomic_write_text,
     live_temp_files,
 )
+from dof_io.budget import (
+    DEFAULT_MAX_MEMORY,
+    check_memory,
+    format_size,
+    image_dimensions,
+    parse_size,
+)
 from dof_io.errors import (
     DofIOError,
     FolderLockedError,
     ImageReadError,
     MaskFormatError,
+    MemoryBudgetError,
     OutputError,
     ShapeError,
     WeightsFileError,
@@ -56,6 +64,7 @@ from dof_io.runs import RunFolderError
 from dof_io.weights import check_weights_file, load_weights, weights_error_reason
 
 __all__ = [
+    "DEFAULT_MAX_MEMORY",
     "IMAGE_SUFFIXES",
     "LOCK_FILES",
     "MAX_PIXELS",
@@ -65,6 +74,7 @@ __all__ = [
     "ImageReadError",
     "LockHolder",
     "MaskFormatError",
+    "MemoryBudgetError",
     "OutputError",
     "OutputPlan",
     "PlannedPhoto",
@@ -76,13 +86,16 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "binarize",
+    "check_memory",
     "check_weights_file",
     "decode_image",
     "decode_rgb",
     "encode_rgb",
     "expand_inputs",
     "folder_lock",
+    "format_size",
     "has_alpha_mask",
+    "image_dimensions",
     "is_temp_file",
     "list_images",
     "live_temp_files",
@@ -90,6 +103,7 @@ __all__ = [
     "mask_iou",
     "open_image",
     "output_path",
+    "parse_size",
     "plan_outputs",
     "protected_inputs",
     "read_holder",

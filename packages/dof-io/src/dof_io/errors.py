@@ -86,3 +86,7 @@ class WeightsFileError(DofIOError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+class MemoryBudgetError(ImageReadError):
+    """A photo whose full-size processing would need more memory than the budget allows."""

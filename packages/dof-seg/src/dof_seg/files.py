@@ -27,6 +27,11 @@ from dof_seg.postprocess import PostProcessConfig, postprocess
 
 Status = Literal["done", "skipped", "failed"]
 
+#: Peak memory per pixel, in bytes, of one photo through :func:`iter_segment_files` with the
+#: selfie segmenter on the CPU (decode, full-size mask, RGBA write; measured at 3 and 12 MP,
+#: docs/seg.md). A photo whose estimate is over ``max_memory`` is reported, not segmented.
+MEMORY_PER_PIXEL = 28.0
+
 
 @dataclass
 class SegmentReport:
@@ -42,8 +47,11 @@ def output_path(photo: str | Path, out_dir: str | Path) -> Path:
     return dof_io.output_path(photo, out_dir)
 
 
-def _read(photo: Path) -> npt.NDArray[np.uint8] | str:
+def _read(photo: Path, max_memory: int | None = None) -> npt.NDArray[np.uint8] | str:
     try:
+        dof_io.check_memory(
+            photo, bytes_per_pixel=MEMORY_PER_PIXEL, budget=max_memory, what="segmentation"
+        )
         return read_rgb(photo)
     except DofIOError as err:
         return getattr(err, "reason", str(err))
@@ -75,6 +83,7 @@ def iter_segment_files(
     batch_size: int = 8,
     post: PostProcessConfig | None = None,
     overwrite: bool = False,
+    max_memory: int | None = dof_io.DEFAULT_MAX_MEMORY,
 ) -> Iterator[SegmentEvent]:
     """Write ``out_dir/<stem>.png`` (RGBA: photo + mask) for each photo, yielding one
     :class:`SegmentEvent` per photo as it finishes (skipped and refused ones first).
@@ -86,6 +95,8 @@ def iter_segment_files(
         batch_size: photos per device batch (of any sizes).
         post: post-processing of each mask (none by default: soft masks).
         overwrite: recompute masks that already exist.
+        max_memory: bytes one photo may use (see :data:`MEMORY_PER_PIXEL`); a larger photo
+            fails with a message naming the ``--max-memory`` option. None: no limit.
 
     Nothing is raised for a bad photo: its event has status "failed" and the reason.
     """
@@ -99,12 +110,12 @@ def iter_segment_files(
     todo = [planned.photo for planned in plan.todo]
     with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as writer:
         batches = list(_batches(todo, batch_size))
-        loads = [reader.submit(_read_all, batch) for batch in batches[:1]]
+        loads = [reader.submit(_read_all, batch, max_memory) for batch in batches[:1]]
         writes: list[tuple[Path, Future[Path]]] = []
         for index, batch in enumerate(batches):
             loaded = loads.pop(0).result()
             if index + 1 < len(batches):  # decode the next batch while this one runs
-                loads.append(reader.submit(_read_all, batches[index + 1]))
+                loads.append(reader.submit(_read_all, batches[index + 1], max_memory))
             good = []
             for photo, rgb in zip(batch, loaded, strict=True):
                 if isinstance(rgb, str):
@@ -142,8 +153,8 @@ def segment_files(
     return report
 
 
-def _read_all(batch: list[Path]) -> list[npt.NDArray[np.uint8] | str]:
-    return [_read(photo) for photo in batch]
+def _read_all(batch: list[Path], max_memory: int | None) -> list[npt.NDArray[np.uint8] | str]:
+    return [_read(photo, max_memory) for photo in batch]
 
 
 Loaded = list[tuple[Path, npt.NDArray[np.uint8]]]

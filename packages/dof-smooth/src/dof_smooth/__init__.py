@@ -46,7 +46,14 @@ from dof_smooth.kernels import (
     opencv_kernel_size,
     opencv_sigma,
 )
-from dof_smooth.methods import DEFAULT_COMPOSITE, METHODS, default_radius, make_blur
+from dof_smooth.methods import (
+    DEFAULT_COMPOSITE,
+    DEPTH_MEMORY_FACTOR,
+    MEMORY_PER_PIXEL,
+    METHODS,
+    default_radius,
+    make_blur,
+)
 from dof_smooth.metrics import outside_band, subject_leakage
 from dof_smooth.portrait import COMPOSITES, PortraitBlur, portrait_blur
 from dof_smooth.separable import separable_filter2d
@@ -54,6 +61,8 @@ from dof_smooth.separable import separable_filter2d
 __all__ = [
     "COMPOSITES",
     "DEFAULT_COMPOSITE",
+    "DEPTH_MEMORY_FACTOR",
+    "MEMORY_PER_PIXEL",
     "METHODS",
     "BoxBlur2d",
     "DTypeError",

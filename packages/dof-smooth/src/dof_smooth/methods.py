@@ -36,6 +36,14 @@ def _no_lens_options(method: str, lens: dict[str, float]) -> None:
         raise OptionError(f"{', '.join(given)} only apply to method='lens', not {method!r}")
 
 
+#: Peak memory per pixel, in bytes, of one photo through :func:`dof_smooth.portrait_blur` on the
+#: CPU with its default composite, counting the float image and mask tensors it is given and
+#: the uint8 result (measured at 3 and 12 MP; docs/smooth.md). Commands refuse a photo whose
+#: estimate is over their memory budget instead of letting it take the machine down.
+MEMORY_PER_PIXEL: dict[str, float] = {"box": 56.0, "gaussian": 56.0, "lens": 72.0}
+#: extra factor with a depth map (one blur per depth layer; not measured, an upper estimate)
+DEPTH_MEMORY_FACTOR = 2.0
+
 #: name -> factory(radius, *, path, blades, rotation) -> blur
 METHODS: dict[str, Callable[..., Blur]] = {"box": _box, "gaussian": _gaussian, "lens": _lens}
 
