@@ -196,7 +196,7 @@ def folder_lock(folder: str | Path, *, command: str | None = None) -> Iterator[F
         OutputError: the folder or its lock file cannot be created (permissions, a file in
             the way, a read-only disk).
     """
-    folder = Path(folder).expanduser().absolute()
+    folder = Path(folder).expanduser().resolve()  # one key per folder, whatever the spelling
     with _HELD_GUARD:
         held = _HELD.get(folder)
         if held is not None:
