@@ -82,14 +82,17 @@ def check_memory(
         option: the option that sets the budget, for the message.
 
     Returns:
-        the estimate in bytes.
+        the estimate in bytes (0 when the header cannot be read: reading the photo will fail
+        with its own message).
 
     Raises:
         MemoryBudgetError: over the budget (a kind of ImageReadError, so batch jobs report the
             photo and go on).
-        ImageReadError: the header cannot be read.
     """
-    height, width = image_dimensions(path)
+    try:
+        height, width = image_dimensions(path)
+    except ImageReadError:
+        return 0  # not an image: the reader that comes next says so, in its own words
     need = int(height * width * bytes_per_pixel)
     if budget and need > budget:
         raise MemoryBudgetError(
