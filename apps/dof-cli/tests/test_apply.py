@@ -121,4 +121,4 @@ def test_export_then_apply_gives_the_same_pixels(run: Path, tmp_path: Path) -> N
 def test_export_reports_a_bad_source(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"nope")
     code, output = _invoke("export", tmp_path / "junk.pt", "-o", tmp_path / "G.safetensors")
-    assert code == 1 and "cannot be read as a weights-only torch checkpoint" in output
+    assert code == 1 and "junk.pt: is not a PyTorch checkpoint" in output

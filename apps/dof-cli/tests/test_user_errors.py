@@ -276,11 +276,10 @@ def test_report_rejects_a_mask_of_another_size_and_a_1x1_photo(tmp_path: Path) -
 def test_prepare_skips_a_damaged_photo_and_a_rerun_skips_what_is_done(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
-    import shutil
-
-    root = tmp_path / "dataset"
-    shutil.copytree(files["dataset"], root)
-    with Manifest(root) as manifest:
+    root = tmp_path / "dataset"  # its own: other tests filter the shared one
+    with Manifest(root, create=True) as manifest:
+        import_folder(manifest, files["photos"], "A")
+        import_folder(manifest, files["data"] / "trainB", "B")
         damaged = manifest.file_of(manifest.photos(domain="A")[0])
     damaged.write_bytes(damaged.read_bytes()[:100])
     code, output = dof("data", "prepare", "--root", root, "--test-a", "0", "--size", "16")
