@@ -149,6 +149,10 @@ def _cases(f: dict[str, Path]) -> dict[str, list[list[str | Path]]]:
             ["data", "credits", *root, "--out", out / "c.md"],
             ["data", "credits", "--root", miss],
         ],
+        "data synth": [
+            ["data", "synth", "--source", f["coco"], "-o", out, "--n-train", "1", "--size", "16"],
+            ["data", "synth", "--source", miss, "-o", out.parent.parent / "y"],
+        ],
         # studio writes no files (photos are saved through the browser): missing input only
         "studio": [["studio", "--model", miss], ["studio", "--model", miss / "g.safetensors"]],
         "dof-train": [

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dof_cli.common import out_dir_option
+from dof_cli.common import lock_output, out_dir_option
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,6 +62,7 @@ def synth(
     """
     import dof_eval
 
+    lock_output(out_dir)
     config = dof_eval.TrainSetConfig(
         n_train=n_train, n_test=n_test, test_photos=test_photos, size=size, radius=radius,
         source_scale=source_scale, seed=seed,
