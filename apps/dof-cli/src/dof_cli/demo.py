@@ -1,7 +1,8 @@
 """`dof demo`: the whole pipeline on the bundled photos, offline, on built-in defaults.
 
-Bundled photos (see demo_photos/ATTRIBUTION.md) -> `selfie` person masks (built into dof-seg)
--> the box, Gaussian and lens baselines (dof-smooth) -> a report with gallery, contact sheet and
+Bundled portraits (see demo_photos/ATTRIBUTION.md) -> `selfie` person masks (built into dof-seg)
+-> the box, Gaussian and lens baselines (dof-smooth) and the bundled GAN generator (dof-gan;
+demo_model/README.md says how it was trained) -> a report with gallery, contact sheet and
 metrics (dof-eval). Runs of dof-train can be added to the same page.
 """
 
@@ -14,6 +15,10 @@ import click
 
 from dof_cli.common import device_option
 from dof_cli.report import report
+
+#: the bundled generator's column: what it is, in the gallery's header
+GAN_LABEL = "GAN, trained on synthetic defocus at reduced scale"
+GAN_FILE = "G.safetensors"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,12 +44,15 @@ from dof_cli.report import report
 def demo(
     ctx: click.Context, out_dir: Path, size: int, run_dirs: tuple[Path, ...], device: str
 ) -> None:
-    """Render the bundled portraits with every smoothing baseline and open the result.
+    """Render the bundled portraits with every smoothing baseline and the bundled GAN.
 
     Needs no download: the `selfie` segmenter's weights ship with dof-seg. Open
     OUT/index.html in a browser afterwards.
     """
-    with as_file(files("dof_cli") / "demo_photos") as photos:
+    with (
+        as_file(files("dof_cli") / "demo_photos") as photos,
+        as_file(files("dof_cli") / "demo_model") as model,
+    ):
         ctx.invoke(
             report,
             run_dirs=run_dirs,
@@ -53,5 +61,6 @@ def demo(
             size=size,
             manifest=photos / "credits.csv",
             device=device,
+            generators=((GAN_LABEL, model / GAN_FILE),),
         )
     click.echo(f"open {out_dir / 'index.html'} (contact sheet: {out_dir / 'contact_sheet.png'})")
