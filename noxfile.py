@@ -145,7 +145,8 @@ def bench(session: nox.Session) -> None:
 
 @nox.session(name="seg-parity")
 def seg_parity(session: nox.Session) -> None:
-    """Our `selfie` backend against mediapipe==0.10.21 itself, in an environment of its own.
+    """Our `selfie` backend against mediapipe==0.10.21 itself, and the pose detector and pose
+    landmark ports against the TFLite runtime (ai-edge-litert), in an environment of its own.
 
     Checks every coco-person photo to a mean absolute difference <= 0.01, prints both IoUs and
     both speeds, and writes them to bench/results/seg_mediapipe.json. mediapipe needs numpy<2,
@@ -158,7 +159,8 @@ def seg_parity(session: nox.Session) -> None:
     constraints = Path(session.create_tmp()) / "seg-parity-constraints.txt"
     constraints.write_text("\n".join(pins) + "\n")
     editable = ["-e", "packages/dof-io", "-e", "packages/dof-seg"]
-    session.install("-c", str(constraints), "mediapipe==0.10.21", "numpy<2", *editable)
+    runtimes = ["mediapipe==0.10.21", "ai-edge-litert==2.3.0", "numpy<2"]
+    session.install("-c", str(constraints), *runtimes, *editable)
     data = Path(os.environ.get("DOF_SHARED_DATA", ROOT.parent / "shared" / "data"))
     out = ROOT / "bench" / "results" / "seg_mediapipe.json"
     parity = ["python", "-m", "dof_seg.parity", str(data / "coco-person"), "--out", str(out)]

@@ -17,6 +17,7 @@ from safetensors.torch import load_file
 
 from dof_seg import ConversionError
 from dof_seg.convert_tflite import TFLITE_MEMBERS, convert_file, main, read_tflite_bytes
+from dof_seg.pose import pose_weights_path
 from dof_seg.selfie import weights_path
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -34,13 +35,14 @@ def mediapipe_source(model: str) -> Path | None:
     return found[0] if found else None
 
 
-@pytest.mark.parametrize("model", ["general", "landscape"])
+@pytest.mark.parametrize("model", ["general", "landscape", "pose_detection", "pose_landmark_full"])
 def test_round_trip_reproduces_shipped_weights(model, tmp_path):
     source = mediapipe_source(model)
     if source is None:
         pytest.skip("no mediapipe wheel: set DOF_MEDIAPIPE_WHEEL or run `uv run nox -s seg-parity`")
     out = convert_file(source, tmp_path / "w.safetensors", model)
-    converted, shipped = load_file(str(out)), load_file(str(weights_path(model)))
+    path = weights_path(model) if model in ("general", "landscape") else pose_weights_path(model)
+    converted, shipped = load_file(str(out)), load_file(str(path))
     assert converted.keys() == shipped.keys()
     for key, value in shipped.items():
         assert torch.equal(converted[key], value), key
@@ -77,3 +79,32 @@ def test_not_tflite_bytes_are_refused():
 
     with pytest.raises(ConversionError, match="TFL3"):
         convert(b"\x00" * 64)
+
+
+def test_densify_of_a_csr_tensor():
+    """DENSIFY as TFLite defines it: dense leading dimensions, the last one CSR."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from dof_seg.tflite_graph import densify
+
+    class Meta(SimpleNamespace):
+        def Format(self):
+            return self.fmt
+
+    sparsity = SimpleNamespace(
+        TraversalOrderAsNumpy=lambda: np.array([0, 1]),
+        BlockMapLength=lambda: 0,
+        DimMetadata=lambda i: [Meta(fmt=0), Meta(fmt=1)][i],
+    )
+    segments, indices = np.array([0, 1, 1, 3]), np.array([2, 0, 3])
+    import dof_seg.tflite_graph as graph
+
+    original = graph._index_vector
+    graph._index_vector = lambda meta, which: segments if which == "Segments" else indices
+    try:
+        dense = densify(np.array([5.0, 6.0, 7.0]), (3, 4), sparsity)
+    finally:
+        graph._index_vector = original
+    assert dense.tolist() == [[0, 0, 5, 0], [0, 0, 0, 0], [6, 0, 0, 7]]

@@ -63,3 +63,23 @@ def test_subset_and_empty(tmp_path):
     result = evaluate_masks(*make_case(tmp_path))
     assert [s.name for s in result.subset(["b", "c"]).scores] == ["b"]
     assert math.isnan(result.subset([]).mean_iou)
+
+
+def test_boundary_f_score():
+    import numpy as np
+
+    from dof_seg import boundary_f_score
+
+    square = np.zeros((60, 60))
+    square[10:40, 10:40] = 1
+    moved = np.roll(square, 2, axis=0)
+    far = np.roll(square, 8, axis=0)
+    assert boundary_f_score(square, square) == 1.0
+    assert boundary_f_score(moved, square) == 1.0  # 2 px off: within 3 px
+    assert boundary_f_score(moved, square, tolerance=1) < 0.8
+    assert 0 < boundary_f_score(far, square) < 0.6  # the side edges still agree
+    assert boundary_f_score(np.zeros((60, 60)), square) == 0.0
+    assert boundary_f_score(np.ones((60, 60)), np.ones((60, 60))) == 1.0  # the frame is no edge
+    ignore = np.zeros((60, 60))
+    ignore[:25] = 1  # crowd over the top half: only the bottom edges count
+    assert boundary_f_score(far, square, ignore) < boundary_f_score(moved, square, ignore) == 1.0

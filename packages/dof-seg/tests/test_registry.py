@@ -17,9 +17,11 @@ from dof_seg import (
 )
 
 
-def test_registry_is_a_plain_dict_of_the_four_backends():
+def test_registry_is_a_plain_dict_of_the_backends():
     assert type(SEGMENTERS) is dict
-    assert set(SEGMENTERS) == {"selfie", "deeplabv3", "deeplabv3plus", "precomputed"}
+    assert set(SEGMENTERS) == {
+        "selfie", "people", "auto", "deeplabv3", "deeplabv3plus", "precomputed"
+    }  # fmt: skip
 
 
 def test_unknown_name_lists_valid_names():

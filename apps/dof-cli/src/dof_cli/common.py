@@ -62,6 +62,15 @@ device_option = click.option(
 )
 
 
+refine_option = click.option(
+    "--refine",
+    type=click.Choice(["none", "guided", "matting"]),
+    help="Refine computed masks at the photo's size with the photo as guide: guided (guided "
+    "filter) or matting (closed-form matting around the outline). Default: the segmenter's "
+    "measured best (docs/seg.md).",
+)
+
+
 def resolve_device(name: str) -> str:
     """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; anything else is passed through."""
     if name != "auto":

@@ -24,6 +24,7 @@ from dof_cli.common import (
     lock_output,
     out_dir_option,
     progress,
+    refine_option,
     resolve_device,
 )
 
@@ -164,6 +165,7 @@ def _generators(run_dirs: tuple[Path, ...], device: str) -> dict[str, Renderer]:
     help="An exported generator (.safetensors + .json) as a column named LABEL, with a "
     "'LABEL + overlay' column where its preset uses the overlay (repeatable).",
 )
+@refine_option
 @device_option
 def report(
     run_dirs: tuple[Path, ...],
@@ -178,6 +180,7 @@ def report(
     score_segmenter: bool,
     baselines: bool,
     smoothing: float,
+    refine: str | None,
     device: str,
     generators: tuple[tuple[str, Path], ...] = (),
 ) -> None:
@@ -205,7 +208,7 @@ def report(
             raise click.UsageError("nothing to show: give RUN_DIRS or leave --baselines on")
         segment = None
         if score_segmenter or any(p.mask is None for p in photos):
-            segment = _on(device, dof_seg.get_segmenter(segmenter, device=device))
+            segment = _on(device, dof_seg.get_segmenter(segmenter, device=device, refine=refine))
         batch = BatchReport()
         renders = dof_eval.render_columns(
             photos,
@@ -313,6 +316,7 @@ def report(
     show_default=True,
     help="Name of the generated block in --docs.",
 )
+@refine_option
 @device_option
 def paired_bench(
     out_dir: Path,
@@ -327,6 +331,7 @@ def paired_bench(
     band: int,
     docs: Path | None,
     docs_block: str,
+    refine: str | None,
     device: str,
     source: Path | None,
     paired_dir: Path | None,
@@ -372,7 +377,9 @@ def paired_bench(
         renderers.update(gans)
         mask_free.add("none (input)")
         masks = {
-            k: None if k == "gt" else _on(device, dof_seg.get_segmenter(k, device=device))
+            k: None
+            if k == "gt"
+            else _on(device, dof_seg.get_segmenter(k, device=device, refine=refine))
             for k in sources
         }
         rows = dof_eval.run_paired(
@@ -398,6 +405,7 @@ def paired_bench(
             + "".join(f" --generator {g}" for g in generators)
             + (" --all-scores" if all_scores else "")
             + (f" --gallery {gallery}" if gallery else "")
+            + ("" if refine is None else f" --refine {refine}")
         )
         table_scores = dof_eval.TABLE_SCORES if not all_scores else dof_eval.SCORES
         dof_eval.write_paired_results(

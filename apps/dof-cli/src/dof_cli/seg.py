@@ -25,10 +25,11 @@ from dof_cli.common import (
     max_memory_option,
     out_dir_option,
     progress,
+    refine_option,
     resolve_device,
 )
 
-SEGMENTER_NAMES = ("selfie", "deeplabv3", "deeplabv3plus", "precomputed")
+SEGMENTER_NAMES = ("selfie", "auto", "people", "deeplabv3", "deeplabv3plus", "precomputed")
 
 
 class DefaultGroup(click.Group):
@@ -109,6 +110,7 @@ def seg() -> None:
     show_default=True,
     help="Fill enclosed holes up to this size (fraction of the image if < 1, else px).",
 )
+@refine_option
 @click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Recompute masks that already exist.")
 @max_memory_option
@@ -124,6 +126,7 @@ def run(
     keep: str,
     fill_holes: float,
     max_memory: int,
+    refine: str | None,
     **backend: Any,
 ) -> None:
     """Write DIR/<stem>.png for each photo; photos whose mask exists are skipped (resume)."""
@@ -133,7 +136,9 @@ def run(
     try:
         options = dof_seg.backend_options(segmenter, **backend)
         post = dof_seg.PostProcessConfig(threshold=threshold, keep=keep, fill_holes=fill_holes)
-        model = dof_seg.get_segmenter(segmenter, device=resolve_device(device), **options)
+        model = dof_seg.get_segmenter(
+            segmenter, device=resolve_device(device), refine=refine, **options
+        )
     except dof_seg.DofSegError as err:
         raise click.UsageError(str(err)) from err
     paths = expand_inputs(photos)

@@ -23,6 +23,7 @@ from dof_cli.common import (
     max_memory_option,
     out_dir_option,
     progress,
+    refine_option,
     resolve_device,
 )
 
@@ -87,6 +88,7 @@ def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
     show_default=True,
     help="Output format (jpg: quality 95).",
 )
+@refine_option
 @click.option("--overwrite", is_flag=True, help="Redo photos whose output already exists.")
 @max_memory_option
 @device_option
@@ -103,6 +105,7 @@ def smooth(
     depths: Path | None,
     disparity: bool,
     fmt: str,
+    refine: str | None,
     overwrite: bool,
     max_memory: int,
     device: str,
@@ -125,7 +128,7 @@ def smooth(
     )
 
     device = resolve_device(device)
-    model = _load_segmenter(segmenter, device) if segmenter else None
+    model = _load_segmenter(segmenter, device, refine) if segmenter else None
     failures: tuple[type[BaseException], ...] = (ImageReadError, OSError, ValueError)
     failures += (MemoryError, torch.OutOfMemoryError)  # one photo too large: skip it, go on
     if model is not None:
@@ -198,10 +201,10 @@ def _segmenter_error() -> type[BaseException]:
     return error
 
 
-def _load_segmenter(name: str, device: str) -> Any:
+def _load_segmenter(name: str, device: str, refine: str | None = None) -> Any:
     import dof_seg
 
     try:
-        return dof_seg.get_segmenter(name, device=device)
+        return dof_seg.get_segmenter(name, device=device, refine=refine)
     except dof_seg.DofSegError as err:
         raise click.UsageError(str(err)) from err

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from dof_io.check import check_image
 from dof_seg.errors import ShapeError
+from dof_seg.refine import RefineConfig, refine_masks
 
 
 def check_images(images: Tensor, what: str = "images") -> None:
@@ -32,12 +33,20 @@ class Segmenter(nn.Module):
 
     #: registry name of the backend
     name = ""
+    #: refinement of every mask with its photo (set by ``get_segmenter(..., refine=)``)
+    refine: RefineConfig = RefineConfig()
 
     def forward(self, images: Tensor, names: Sequence[str] | None = None) -> Tensor:
         check_images(images)
         if names is not None and len(names) != images.shape[0]:
             raise ShapeError(f"got {len(names)} names for a batch of {images.shape[0]} images")
-        return self.segment(images, names).to(images.device)
+        return self.refined(images, self.segment(images, names)).to(images.device)
+
+    def refined(self, images: Tensor, masks: Tensor) -> Tensor:
+        """``masks`` refined with their ``images`` as :attr:`refine` says (on the masks' device)."""
+        if self.refine.mode == "none":
+            return masks
+        return refine_masks(images.to(masks.device), masks, self.refine)
 
     def segment(self, images: Tensor, names: Sequence[str] | None) -> Tensor:
         """Masks for a validated batch; see the class docstring."""

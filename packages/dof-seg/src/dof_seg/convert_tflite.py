@@ -10,6 +10,10 @@ Run by hand, once, by whoever updates the shipped weights (needs the ``convert``
     python -m dof_seg.convert_tflite /tmp/mp/mediapipe-0.10.21-*.whl \\
         packages/dof-seg/src/dof_seg/weights/selfie_landscape.safetensors --model landscape
 
+The same command converts the pose detector and the pose landmark model (``--model
+pose_detection``, ``--model pose_landmark_full``) as whole graphs for
+:class:`dof_seg.graph_net.GraphNet` (see :mod:`dof_seg.tflite_graph`).
+
 The source may be the wheel or a bare ``.tflite``. The graph's weights are float16 (each one
 goes through a DEQUANTIZE op to float32); they are stored as float16, bit for bit, and the
 network computes in float32. The weighted ops are matched, in graph order, to
@@ -32,11 +36,16 @@ import torch
 from dof_io import atomic_path
 from dof_seg.errors import ConversionError
 from dof_seg.selfie_net import SelfieNet, tflite_order
+from dof_seg.tflite_graph import convert_graph, spec_json
 
 TFLITE_MEMBERS = {
     "general": "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
     "landscape": "mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
+    "pose_detection": "mediapipe/modules/pose_detection/pose_detection.tflite",
+    "pose_landmark_full": "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
 }
+#: models converted as a whole graph for GraphNet (the selfie models map onto SelfieNet)
+GRAPH_MODELS = frozenset({"pose_detection", "pose_landmark_full"})
 _WEIGHTED = {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "depthwise"}
 _CUSTOM = "Convolution2DTransposeBias"
 _TF_SAME = 0  # tflite.Padding.SAME
@@ -172,8 +181,15 @@ def convert_file(source: str | Path, out: str | Path, model: str = "general") ->
     from safetensors.torch import save_file
 
     data, origin = read_tflite_bytes(source, model)
-    state = convert(data)
+    graph: dict[str, str] = {}
+    if model in GRAPH_MODELS:
+        arrays, spec = convert_graph(data)
+        state = {k: torch.from_numpy(v.astype(np.float16)) for k, v in arrays.items()}
+        graph = {"graph": spec_json(spec)}
+    else:
+        state = convert(data)
     metadata = {
+        **graph,
         "format": "pt",
         "model": model,
         "source": origin,

@@ -14,6 +14,11 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
 
 from dof_io import DofIOError, atomic_write_text, list_images, mask_iou, read_mask
 
@@ -105,3 +110,45 @@ def evaluate_masks(
         except DofIOError as err:
             result.failed.append((gt.stem, str(err)))
     return result
+
+
+def boundary_f_score(
+    pred: npt.NDArray[Any],
+    gt: npt.NDArray[Any],
+    ignore: npt.NDArray[Any] | None = None,
+    *,
+    tolerance: float = 3.0,
+    threshold: float = 0.5,
+) -> float:
+    """Boundary F-score (Perazzi et al., DAVIS): how well the outlines agree, within
+    ``tolerance`` pixels.
+
+    Outlines are the pixels of a thresholded mask with a 4-neighbour outside it (the frame's
+    edge is not an outline). Precision is
+    the share of the prediction's outline within ``tolerance`` px of the truth's, recall the
+    converse, F their harmonic mean. Outline pixels inside ``ignore`` (COCO crowd) do not count.
+    1.0 when neither mask has an outline; 0.0 when only one has.
+
+    Args:
+        pred, gt: (H, W) masks in [0, 1] (thresholded at ``threshold``).
+        ignore: optional (H, W) mask of regions not to score.
+    """
+    a, b = np.asarray(pred) >= threshold, np.asarray(gt) >= threshold
+    if a.shape != b.shape:
+        raise DofIOError(f"prediction {a.shape} and ground truth {b.shape} differ in size")
+    keep = np.ones_like(a) if ignore is None else ~(np.asarray(ignore) >= threshold)
+    edge_a, edge_b = _outline(a) & keep, _outline(b) & keep
+    if not edge_a.any() and not edge_b.any():
+        return 1.0
+    if not edge_a.any() or not edge_b.any():
+        return 0.0
+    near_b = ndimage.distance_transform_edt(~edge_b) <= tolerance
+    near_a = ndimage.distance_transform_edt(~edge_a) <= tolerance
+    precision = float((edge_a & near_b).sum() / edge_a.sum())
+    recall = float((edge_b & near_a).sum() / edge_b.sum())
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+def _outline(mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    # the frame's edge is not an outline: outside the image counts as the same region
+    return np.asarray(mask & ~ndimage.binary_erosion(mask, border_value=1))

@@ -14,6 +14,11 @@ from a decoded array to a mask at the photo's size, one photo at a time, the bes
 ``--repeats`` passes taken in turns (ours with 1 torch thread and with torch's default count;
 mediapipe with its own threading).
 It exits with status 1 when any photo differs by more than ``--tolerance`` (0.01).
+
+With ``--pose`` (the default) it also checks the pose detector and pose landmark ports
+(:mod:`dof_seg.pose`) against the original .tflite files run by the TFLite runtime
+(``ai-edge-litert``, the interpreter MediaPipe embeds) on the inputs the pipeline gives them:
+the largest difference of a detection score, and the mean difference of the person masks.
 """
 
 from __future__ import annotations
@@ -162,6 +167,82 @@ def summary(r: dict[str, Any], tolerance: float) -> str:
     )
 
 
+def _litert(model: str) -> Any:
+    """The original .tflite of a pose model in the TFLite runtime (``ai-edge-litert``), read
+    from the mediapipe package installed beside it."""
+    import mediapipe as mp
+    from ai_edge_litert.interpreter import Interpreter
+
+    folder = Path(mp.__file__).parent / "modules"
+    member = {"pose_detection": "pose_detection", "pose_landmark_full": "pose_landmark"}[model]
+    interpreter = Interpreter(model_path=str(folder / member / f"{model}.tflite"))
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def compare_pose(data_dir: Path) -> dict[str, Any]:
+    """Our GraphNet ports of the pose detector and pose landmark model against the TFLite
+    runtime, on the inputs the pipeline gives them for every coco-person photo: the letterboxed
+    photo (detector) and the region of its best detection, else its centre (landmark model).
+    Compared: detection scores (sigmoid) and segmentation masks (sigmoid of the logits)."""
+    from dof_seg.pose import (
+        DETECTOR_SIZE,
+        LANDMARK_SIZE,
+        Person,
+        detect_people,
+        letterbox_grid,
+        load_pose_net,
+        region_grid,
+    )
+
+    nets = {m: load_pose_net(m) for m in ("pose_detection", "pose_landmark_full")}
+    runtimes = {m: _litert(m) for m in nets}
+
+    def both(model: str, x: torch.Tensor) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        with torch.inference_mode():
+            ours = [o.permute(0, 2, 3, 1) if o.ndim == 4 else o for o in nets[model](x)]
+        interpreter = runtimes[model]
+        interpreter.set_tensor(
+            interpreter.get_input_details()[0]["index"], x.permute(0, 2, 3, 1).numpy()
+        )
+        interpreter.invoke()
+        order = {d["name"]: d["index"] for d in interpreter.get_output_details()}
+        theirs = [interpreter.get_tensor(order[n]) for n in nets[model].spec["output_names"]]
+        return [o.numpy() for o in ours], theirs
+
+    def sigmoid(a: np.ndarray) -> np.ndarray:
+        out: np.ndarray = 1 / (1 + np.exp(-np.clip(a, -100, 100)))
+        return out
+
+    rows: list[dict[str, Any]] = []
+    for path in list_images(data_dir / "images"):
+        image = torch.from_numpy(read_rgb(path)).permute(2, 0, 1).float() / 255
+        H, W = image.shape[-2:]
+        grid = letterbox_grid(H, W, DETECTOR_SIZE, image.device)
+        x = torch.nn.functional.grid_sample(image[None], grid, align_corners=False) * 2 - 1
+        ours, theirs = both("pose_detection", x)
+        score_diff = float(np.abs(sigmoid(ours[1]) - sigmoid(theirs[1])).max())
+        with torch.inference_mode():
+            people = detect_people(nets["pose_detection"], image)
+        side = float(min(H, W))
+        person = people[0] if people else Person(
+            (0, 0, W, H), torch.zeros(4, 2), 0.0, (W / 2, H / 2), side, 0.0
+        )  # fmt: skip
+        crop = torch.nn.functional.grid_sample(
+            image[None], region_grid(person, H, W, LANDMARK_SIZE, image.device), align_corners=False
+        )
+        ours, theirs = both("pose_landmark_full", crop)
+        mask_diff = float(np.abs(sigmoid(ours[2]) - sigmoid(theirs[2])).mean())
+        rows.append({"name": path.stem, "score_max_abs": score_diff, "mask_mad": mask_diff})
+    return {
+        "photos": len(rows),
+        "detector_score_max_abs": max(float(r["score_max_abs"]) for r in rows),
+        "pose_mask_mad_mean": float(np.mean([r["mask_mad"] for r in rows])),
+        "pose_mask_mad_max": max(float(r["mask_mad"]) for r in rows),
+        "per_image": rows,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dof_seg.parity", description=__doc__.split("\n\n")[0]
@@ -173,12 +254,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=0.01)
     parser.add_argument("--repeats", type=int, default=3, help="timing passes over the photos")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument(
+        "--pose",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also check the pose detector and landmark ports against the TFLite runtime "
+        "(needs ai-edge-litert)",
+    )
     args = parser.parse_args(argv)
     import mediapipe as mp
 
     results = [compare(args.data_dir, m, args.repeats) for m in args.models.split(",")]
     for result in results:
         print(summary(result, args.tolerance))
+    pose = compare_pose(args.data_dir) if args.pose else None
+    if pose is not None:
+        print(
+            f"     pose: {pose['photos']} photos, detector scores max |ours - TFLite| = "
+            f"{pose['detector_score_max_abs']:.5f}; pose masks mean |ours - TFLite| = "
+            f"{pose['pose_mask_mad_mean']:.5f} (worst photo {pose['pose_mask_mad_max']:.5f})"
+        )
     if args.out:
         env = {
             "mediapipe": mp.__version__,
@@ -188,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_count": os.cpu_count(),
             "machine": platform.processor() or platform.machine(),
         }
-        atomic_write_text(args.out, json.dumps({"env": env, "results": results}, indent=2))
+        payload = {"env": env, "results": results, "pose": pose}
+        atomic_write_text(args.out, json.dumps(payload, indent=2))
         print(f"wrote {args.out}")
     bad = [
         (r["model"], row["name"], row["mad"])
@@ -196,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
         for row in r["per_image"]
         if row["mad"] > args.tolerance
     ]
+    if pose is not None:
+        bad += [
+            ("pose", row["name"], max(row["mask_mad"], row["score_max_abs"]))
+            for row in pose["per_image"]
+            if row["mask_mad"] > args.tolerance or row["score_max_abs"] > args.tolerance
+        ]
     for model, name, mad in bad:
         print(f"FAIL {model} {name}: mean abs difference {mad:.5f} > {args.tolerance}")
     return 1 if bad else 0

@@ -11,12 +11,16 @@ from dof_seg.base import Segmenter
 from dof_seg.deeplab import DeepLabV3Segmenter
 from dof_seg.deeplabv3plus import DeepLabV3PlusSegmenter
 from dof_seg.errors import OptionError, UnknownSegmenterError
+from dof_seg.people import AutoSegmenter, PeopleSegmenter
 from dof_seg.precomputed import PrecomputedSegmenter
+from dof_seg.refine import RefineConfig
 from dof_seg.selfie import SelfieSegmenter
 
 #: name -> factory(**options) -> Segmenter. "selfie" is the offline default.
 SEGMENTERS: dict[str, Callable[..., Segmenter]] = {
     "selfie": SelfieSegmenter,
+    "people": PeopleSegmenter,
+    "auto": AutoSegmenter,
     "deeplabv3": DeepLabV3Segmenter,
     "deeplabv3plus": DeepLabV3PlusSegmenter,
     "precomputed": PrecomputedSegmenter,
@@ -24,14 +28,25 @@ SEGMENTERS: dict[str, Callable[..., Segmenter]] = {
 DEFAULT_SEGMENTER = "selfie"
 
 
+#: the refinement each backend gets when none is asked for (measured: docs/seg.md)
+DEFAULT_REFINE: dict[str, str] = {}
+
+
 def get_segmenter(
-    name: str = DEFAULT_SEGMENTER, *, device: str | torch.device = "cpu", **options: Any
+    name: str = DEFAULT_SEGMENTER,
+    *,
+    device: str | torch.device = "cpu",
+    refine: str | RefineConfig | None = None,
+    **options: Any,
 ) -> Segmenter:
     """Build a segmenter by name, in eval mode, on ``device``.
 
     Args:
         name: a key of :data:`SEGMENTERS`.
         device: torch device for its weights (images may come on any device).
+        refine: "none", "guided" or "matting" (or a :class:`RefineConfig`): refine every mask
+            at the photo's resolution with the photo as guide (:mod:`dof_seg.refine`).
+            None = the backend's default in :data:`DEFAULT_REFINE` ("none" if unlisted).
         **options: passed to the backend's factory, e.g. ``model="landscape"`` (selfie),
             ``backbone="mobilenet_v3_large"`` (deeplabv3), ``checkpoint=PATH``
             (deeplabv3plus), ``masks_dir=DIR`` (precomputed).
@@ -48,12 +63,17 @@ def get_segmenter(
         if "argument" not in str(err):
             raise
         raise OptionError(f"segmenter {name!r} does not take these options: {err}") from err
+    if refine is None:
+        refine = DEFAULT_REFINE.get(name, "none")
+    segmenter.refine = refine if isinstance(refine, RefineConfig) else RefineConfig(mode=refine)
     return segmenter.to(device).eval()
 
 
 #: the per-backend options a command line can set (everything else keeps its default)
 BACKEND_OPTIONS: dict[str, frozenset[str]] = {
     "selfie": frozenset({"model", "channels_last"}),
+    "people": frozenset(),
+    "auto": frozenset({"model"}),
     "deeplabv3": frozenset({"backbone", "checkpoint", "short_side"}),
     "deeplabv3plus": frozenset({"checkpoint", "size"}),
     "precomputed": frozenset({"masks_dir"}),

@@ -151,6 +151,8 @@ class SelfieSegmenter(Segmenter):
         )
         masks = self._net(small)  # (B, 1, h, w)
         return [
-            upsample_mask(mask[None], (image.shape[1], image.shape[2]))[0]
+            self.refined(image[None], upsample_mask(mask[None], (image.shape[1], image.shape[2])))[
+                0
+            ]
             for mask, image in zip(masks, images, strict=True)
         ]
