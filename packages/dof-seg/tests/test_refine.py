@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from dof_seg import (
+    OptionError,
     Refine,
     RefineConfig,
     ShapeError,
@@ -92,11 +93,11 @@ def test_module_equals_function() -> None:
 
 def test_bad_input_is_refused_with_a_message() -> None:
     photo, _, coarse = step_scene()
-    with pytest.raises(ShapeError, match="none, guided, matting"):
+    with pytest.raises(OptionError, match="none, guided, matting"):
         RefineConfig(mode="sharpen")
     with pytest.raises(ShapeError, match="must match images"):
         refine_masks(photo, coarse[..., :32], "guided")
-    with pytest.raises(ShapeError, match="radius"):
+    with pytest.raises(OptionError, match="radius"):
         RefineConfig(mode="guided", radius=0)
 
 
@@ -110,5 +111,5 @@ def test_get_segmenter_refines_every_mask(make_photo) -> None:
         expected = guided_refine(image, plain(image))
         assert torch.allclose(guided(image), expected)
         assert torch.allclose(guided.segment_list([image[0]])[0], expected[0])
-    with pytest.raises(ShapeError, match="refine must be one of"):
+    with pytest.raises(OptionError, match="refine must be one of"):
         get_segmenter("selfie", refine="sharp")

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dof_seg.errors import ShapeError
+from dof_seg.errors import OptionError, ShapeError
 from dof_seg.postprocess import check_masks
 
 RefineMode = Literal["none", "guided", "matting"]
@@ -57,9 +57,9 @@ class RefineConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in REFINE_MODES:
-            raise ShapeError(f"refine must be one of {', '.join(REFINE_MODES)}; got {self.mode!r}")
+            raise OptionError(f"refine must be one of {', '.join(REFINE_MODES)}; got {self.mode!r}")
         if not (self.radius > 0 and self.eps > 0 and self.band > 0 and self.matting_size >= 16):
-            raise ShapeError(
+            raise OptionError(
                 "radius, eps and band must be > 0 and matting_size >= 16; got "
                 f"{self.radius}, {self.eps}, {self.band}, {self.matting_size}"
             )
