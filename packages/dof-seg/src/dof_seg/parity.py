@@ -211,7 +211,7 @@ def compare_pose(data_dir: Path) -> dict[str, Any]:
         return [o.numpy() for o in ours], theirs
 
     def sigmoid(a: np.ndarray) -> np.ndarray:
-        out: np.ndarray = 1 / (1 + np.exp(-np.clip(a, -100, 100)))
+        out: np.ndarray = 1 / (1 + np.exp(-np.clip(a, -80, 80)))
         return out
 
     rows: list[dict[str, Any]] = []

@@ -100,7 +100,9 @@ def guided_refine(images: Tensor, masks: Tensor, radius: float = 0.01, eps: floa
     subsample = 1
     while H * W / (subsample * subsample) > fast_above and r // (2 * subsample) >= 1:
         subsample *= 2
-    out = guided_blur(images.float(), masks.float(), 2 * r + 1, eps, subsample=subsample)
+    out = guided_blur(
+        images.float(), masks.float(), 2 * r + 1, eps, subsample=subsample, separable=True
+    )
     return out.clamp(0, 1).to(masks.dtype)
 
 
