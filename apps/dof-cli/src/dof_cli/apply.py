@@ -45,6 +45,10 @@ _DIRECTION = click.option(
 )
 @click.option("--both", is_flag=True, help="Write <stem>.png and <stem>_overlay.png.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
+@click.option(
+    "--max-memory", type=click.FloatRange(min=0.25), default=3.0, show_default=True,
+    help="GiB a photo may take; larger photos are translated in overlapping tiles.",
+)  # fmt: skip
 @_DIRECTION
 @device_option
 def apply(
@@ -55,12 +59,14 @@ def apply(
     masks: Path | None,
     both: bool,
     overwrite: bool,
+    max_memory: float,
     direction: str,
     device: str,
 ) -> None:
     """Translate PHOTOS (files or folders) at full size with a trained generator.
 
     Outputs are PNGs named after the photos. A photo that fails is reported and skipped.
+    Under torchrun each process translates its share of the photos.
     """
     import dof_io
     from dof_gan import DofGanError, apply_to_photo, find_mask, load_generator_with_info
@@ -87,7 +93,8 @@ def apply(
         photo = planned.photo
         try:
             mask = find_mask(photo, masks) if (overlay or both) else None
-            images = apply_to_photo(generator, photo, mask=mask, overlay=overlay, both=both)
+            images = apply_to_photo(generator, photo, mask=mask, overlay=overlay, both=both,
+                                    max_memory=int(max_memory * 2**30))  # fmt: skip
             for key, image in images.items():
                 dof_io.write_rgb(planned.targets[key] if both else planned.target, image)
         except dof_io.ImageReadError as err:

@@ -27,6 +27,14 @@ from dof_gan.errors import CheckpointError, ConfigError, ShapeError
 from dof_gan.losses import mask_overlay
 from dof_gan.networks import ResnetGenerator
 from dof_gan.runlog import last_checkpoint_path
+from dof_gan.tiling import (
+    DEFAULT_MAX_MEMORY,
+    DEFAULT_OVERLAP,
+    context_margin,
+    downscale_for_stats,
+    plan_tile,
+    translate_tiled,
+)
 from dof_io.check import check_image
 from dof_io.tensors import image_to_tensor, mask_to_tensor, tensor_to_image
 
@@ -164,7 +172,12 @@ def export_generator(
 
 
 def translate(
-    generator: nn.Module, image: Tensor, *, mask: Tensor | None = None, overlay: bool = False
+    generator: nn.Module,
+    image: Tensor,
+    *,
+    mask: Tensor | None = None,
+    overlay: bool = False,
+    max_memory: int | None = None,
 ) -> Tensor:
     """Run a generator on photos of any size.
 
@@ -175,6 +188,9 @@ def translate(
         mask: (B, 1, H, W) in [0, 1], 1 = person; needed with ``overlay``.
         overlay: put the input's person back over the output (eq. 13); where the mask is 1 the
             output equals the input exactly.
+        max_memory: bytes one generator pass may use; a photo that needs more is translated
+            in overlapping tiles (:mod:`dof_gan.tiling`) with instance-norm statistics from the
+            whole photo, downscaled to fit. ``None``: never tile.
 
     Returns:
         (B, 3, H, W) float32 in [0, 1], on the generator's device, computed under
@@ -197,7 +213,17 @@ def translate(
         padded = x * 2 - 1
         if pad_h or pad_w:
             padded = F.pad(padded, (0, pad_w, 0, pad_h), mode="reflect")
-        result: Tensor = generator(padded)
+        height, width = padded.shape[-2:]
+        tile = None if max_memory is None else plan_tile(generator, height, width, max_memory)
+        if tile is None:
+            result: Tensor = generator(padded)
+        else:  # one photo at a time, in tiles
+            overlap, margin = min(DEFAULT_OVERLAP, tile // 16 * 4), context_margin(generator)
+            result = torch.cat([
+                translate_tiled(generator, one, tile=tile, overlap=overlap,
+                                stats_image=downscale_for_stats(one, (tile + 2 * margin) ** 2))
+                for one in torch.split(padded, 1)
+            ])  # fmt: skip
         out = ((result[..., :h, :w] + 1) / 2).clamp(0, 1)
         if overlay:
             assert mask is not None
@@ -228,8 +254,10 @@ def apply_to_photo(
     mask: str | Path | None = None,
     overlay: bool = False,
     both: bool = False,
+    max_memory: int | None = DEFAULT_MAX_MEMORY,
 ) -> dict[str, np.ndarray[Any, np.dtype[np.uint8]]]:
-    """Translate one photo file at full size.
+    """Translate one photo file at full size (in tiles when it needs more than ``max_memory``
+    bytes; see :func:`translate`).
 
     Returns:
         ``{"plain": ...}``, ``{"overlay": ...}``, or both keys with ``both``; (H, W, 3) uint8.
@@ -242,7 +270,7 @@ def apply_to_photo(
             raise ShapeError("overlay needs a mask path")
         mask_np = dof_io.read_mask(mask, size=rgb.shape[:2])
         mask_t = mask_to_tensor(mask_np)
-    plain = translate(generator, image)
+    plain = translate(generator, image, max_memory=max_memory)
     results = {}
     if both or not overlay:
         results["plain"] = plain
