@@ -122,3 +122,32 @@ def test_export_reports_a_bad_source(tmp_path: Path) -> None:
     (tmp_path / "junk.pt").write_bytes(b"nope")
     code, output = _invoke("export", tmp_path / "junk.pt", "-o", tmp_path / "G.safetensors")
     assert code == 1 and "junk.pt: is not a PyTorch checkpoint" in output
+
+
+def test_under_torchrun_each_rank_translates_its_share(run: Path, tmp_path: Path) -> None:
+    for name in "abcde":
+        _photo(tmp_path / "in" / f"{name}.png", 24, 28)
+    args = ["apply", "-c", str(run), str(tmp_path / "in"), "-o", str(tmp_path / "out")]
+    for rank in ("1", "0"):  # rank 1 first: what it wrote must not change rank 0's share
+        env = {"RANK": rank, "WORLD_SIZE": "2", "LOCAL_RANK": rank}
+        result = CliRunner(env=env).invoke(dof, args)
+        assert result.exit_code == 0, result.output
+    written = sorted(p.stem for p in (tmp_path / "out").iterdir())
+    assert written == list("abcde")  # together: every photo once
+    assert "3 photos translated" in result.output  # rank 0: a, c, e
+
+
+def test_max_memory_tiles_a_photo_into_the_same_picture(run: Path, tmp_path: Path) -> None:
+    y, x = np.mgrid[0:200, 0:260] / 40.0  # a smooth picture, as photos are at this scale
+    smooth = np.stack([np.sin(x) + y / 5, np.cos(y + x / 3), np.sin(x * y / 8)], axis=-1)
+    rgb = ((smooth - smooth.min()) / np.ptp(smooth) * 255).astype(np.uint8)
+    dof_io.write_rgb(tmp_path / "in" / "big.png", rgb)
+    outputs = {}
+    for budget in ("8", "0.25"):  # 0.25 GiB leaves no room: the smallest tiles
+        out = tmp_path / f"out{budget}"
+        code, output = _invoke("apply", "-c", run, tmp_path / "in", "-o", out,
+                               "--max-memory", budget)  # fmt: skip
+        assert code == 0, output
+        outputs[budget] = dof_io.read_rgb(out / "big.png").astype(int)
+    assert outputs["8"].shape == outputs["0.25"].shape == (200, 260, 3)
+    assert np.abs(outputs["8"] - outputs["0.25"]).mean() < 4

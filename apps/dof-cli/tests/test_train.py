@@ -159,3 +159,14 @@ def test_real_photos_end_to_end(tmp_path: Path, coco_person: Path) -> None:
     assert output.shape == original.shape  # full size, not the 64 px training crop
     person = dof_io.read_mask(data / "maskA" / f"{stems[0]}.png") == 1
     assert np.array_equal(output[person], original[person])
+
+
+@pytest.mark.slow
+def test_nproc_two_trains_in_two_processes(tmp_path: Path, tiny_data: Path) -> None:
+    out = tmp_path / "run"
+    args = ["--preset", "combined", "--data", str(tiny_data), "--out", str(out), *TINY,
+            "--nproc", "2", "--max-steps", "2", "--no-progress"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
+    assert (state["step"], state["world_size"]) == (2, 2)

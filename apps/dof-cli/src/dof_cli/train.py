@@ -66,6 +66,13 @@ from dof_cli.errors import UserErrors
 @click.option(
     "--keep-checkpoints", type=int, help="Keep only the last N epoch checkpoints (0: all)."
 )
+@click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Training processes on this machine (DDP through torchrun; one GPU each on CUDA).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def main(**options: Any) -> None:
     """Train CycleGAN with the paper's mask loss and overlay; writes config, log, samples and
@@ -88,6 +95,7 @@ def main(**options: Any) -> None:
 
     resume, dry_run = options.pop("resume"), options.pop("dry_run")
     progress = not options.pop("no_progress")
+    nproc = options.pop("nproc")
     options["device"] = resolve_device(options["device"])
     if options["data"] is not None:
         options["data"] = str(Path(options["data"]).expanduser().absolute())
@@ -103,6 +111,10 @@ def main(**options: Any) -> None:
     if dry_run:
         click.echo(config_to_json(config), nl=False)
         return
+    if nproc > 1:
+        from dof_gan.distributed import launch
+
+        raise SystemExit(launch(config, options["out"], nproc, resume=resume, progress=progress))
     try:
         result = train(config, options["out"], resume=resume, progress=progress)
     except DofGanError as err:

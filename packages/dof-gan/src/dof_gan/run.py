@@ -19,7 +19,15 @@ from dof_gan import runlog
 from dof_gan.checkpoint import load_checkpoint
 from dof_gan.config import TrainConfig, config_to_dict, config_to_json
 from dof_gan.data import check_dataset
-from dof_gan.errors import ConfigError, RunFolderError
+from dof_gan.distributed import (
+    World,
+    barrier,
+    broadcast_error,
+    device_for,
+    init_process_group,
+    world_from_env,
+)
+from dof_gan.errors import ConfigError, DofGanError, RunFolderError
 from dof_gan.options import OPTION_FIELDS, RESUME_OVERRIDES, config_from_dict, flag
 from dof_gan.trainer import StopFlag, Trainer, TrainResult
 
@@ -41,7 +49,12 @@ def load_run_config(run: str | Path) -> TrainConfig:
 
 
 def train(
-    config: TrainConfig, run: str | Path, *, resume: bool = False, progress: bool = True
+    config: TrainConfig,
+    run: str | Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    world: World | None = None,
 ) -> TrainResult:
     """Train ``config`` into the run folder ``run``; with ``resume``, continue from ``last.pt``.
 
@@ -52,12 +65,18 @@ def train(
     have (CPU with ``config.deterministic``). Ctrl-C (or SIGTERM) stops after the current step
     with a checkpoint; a second Ctrl-C aborts.
 
+    Under torchrun (``world``, by default read from the environment, has several ranks) every
+    rank calls this; see :func:`_train_ranks`.
+
     Raises:
         RunFolderError: ``run`` exists without ``resume``, or there is nothing to resume.
         FolderLockedError: another process is training into ``run``.
         DatasetError, WeightsError: the data or the VGG weights are not usable.
         ConfigError: ``config`` differs from the run's checkpoint in more than runtime options.
     """
+    world = world_from_env() if world is None else world
+    if world.distributed:
+        return _train_ranks(config, Path(run), resume=resume, progress=progress, world=world)
     run = runlog.check_run_folder(run, resume=resume)
     with contextlib.ExitStack() as held:
         if run.is_dir():  # an existing run: fail at once when a trainer is in it
@@ -79,6 +98,46 @@ def train(
         exact = deterministic_algorithms(config.deterministic, warn_only=config.device != "cpu")
         with exact, stop_on_interrupt() as stop:
             return trainer.fit(run, progress=progress, stop=stop)
+
+
+def _train_ranks(
+    config: TrainConfig, run: Path, *, resume: bool, progress: bool, world: World
+) -> TrainResult:
+    """:func:`train` on one of several ranks: rank 0 checks the data, locks and prepares the
+    run folder while the others wait; a refusal there stops every rank with its message."""
+    init_process_group(world, device_for(world, config.device))
+    try:
+        with contextlib.ExitStack() as held:
+            failure: Exception | None = None
+            try:
+                trainer = Trainer(config, world)
+                if world.is_main:
+                    run = runlog.check_run_folder(run, resume=resume)
+                    check_dataset(trainer.dataset)
+                    lock = held.enter_context(dof_io.folder_lock(run))
+                    run = runlog.check_run_folder(run, resume=resume)
+                    lock.remove_stale_temp_files(recursive=True)
+            except (DofGanError, dof_io.DofIOError) as err:
+                failure = err
+            message = broadcast_error(None if failure is None else str(failure), world)
+            if failure is not None:
+                raise failure
+            if message is not None:
+                raise RunFolderError(f"rank 0 stopped: {message}")
+            checkpoint = runlog.last_checkpoint_path(run)
+            if resume and checkpoint.is_file():
+                state = load_checkpoint(checkpoint)
+                _check_same_run(state["config"], config_to_dict(config))
+                trainer.load_state_dict(state)
+            if world.is_main:
+                runlog.truncate_log(run, trainer.step)
+                dof_io.atomic_write_text(runlog.config_path(run), config_to_json(config))
+            barrier(world)
+            exact = deterministic_algorithms(config.deterministic, warn_only=config.device != "cpu")
+            with exact, stop_on_interrupt() as stop:
+                return trainer.fit(run, progress=progress, stop=stop)
+    finally:
+        torch.distributed.destroy_process_group()
 
 
 def _check_same_run(saved: dict[str, Any], current: dict[str, Any]) -> None:

@@ -31,6 +31,16 @@ class CycleGAN(nn.Module):
 
 
 @dataclass(frozen=True)
+class Networks:
+    """The four networks as one step calls them: plain, compiled, or in DDP wrappers."""
+
+    G: nn.Module
+    F: nn.Module
+    D_A: nn.Module
+    D_B: nn.Module
+
+
+@dataclass(frozen=True)
 class Batch:
     """One unpaired batch: images (B, 3, H, W) in [-1, 1], masks (B, 1, H, W) in [0, 1] or None."""
 
@@ -59,7 +69,7 @@ class Translations:
 
 
 def generator_step(
-    model: CycleGAN, loss: CycleGANLoss, batch: Batch, *, overlay: bool
+    model: CycleGAN | Networks, loss: CycleGANLoss, batch: Batch, *, overlay: bool
 ) -> tuple[Tensor, dict[str, Tensor], Translations]:
     """backward_G's forward half: every generator term, unweighted, and their weighted sum.
 
@@ -104,7 +114,7 @@ def generator_step(
 
 
 def discriminator_step(
-    model: CycleGAN, loss: CycleGANLoss, batch: Batch, fake_A: Tensor, fake_B: Tensor
+    model: CycleGAN | Networks, loss: CycleGANLoss, batch: Batch, fake_A: Tensor, fake_B: Tensor
 ) -> dict[str, Tensor]:
     """backward_D's forward half: D_A on real A vs F(b), D_B on real B vs G(a).
 

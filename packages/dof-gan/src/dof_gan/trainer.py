@@ -26,12 +26,20 @@ from dof_gan import runlog
 from dof_gan.checkpoint import link_checkpoint, save_checkpoint
 from dof_gan.config import TrainConfig, config_to_dict
 from dof_gan.data import EpochPlanner, UnpairedDataset
+from dof_gan.distributed import World, any_rank, barrier, device_for, shard_plan, wrap
 from dof_gan.errors import DatasetError, WeightsError
 from dof_gan.losses import CycleGANLoss
 from dof_gan.pool import ImagePool
 from dof_gan.precision import autocast, grad_scaler, resolve_precision
 from dof_gan.seeds import stream_seed
-from dof_gan.steps import Batch, CycleGAN, Translations, discriminator_step, generator_step
+from dof_gan.steps import (
+    Batch,
+    CycleGAN,
+    Networks,
+    Translations,
+    discriminator_step,
+    generator_step,
+)
 from dof_gan.steps import set_requires_grad as _set_requires_grad
 from dof_gan.vgg import VGGFeatures, build_vgg
 from dof_io.training import rng_states, set_rng_states
@@ -101,9 +109,10 @@ class TrainResult:
 class Trainer:
     """Builds the four networks, the loss, the optimizers and the data for one config."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainConfig, world: World | None = None) -> None:
         self.config = config
-        self.device = torch.device(config.device)
+        self.world = world = World() if world is None else world
+        self.device = device_for(world, config.device)
         self.dataset = UnpairedDataset(config.data)
         needs_masks = config.mask_overlay or config.mask_loss_on
         if needs_masks and not self.dataset.has_masks:
@@ -129,23 +138,30 @@ class Trainer:
         if config.compile:  # in place: the modules keep their plain state_dict keys
             for network in self._networks().values():
                 network.compile()
+        # One DDP wrapper per network (the network itself with one process), each used only
+        # in the step that trains it: the frozen judges of the generator step run unwrapped.
+        G, F, D_A, D_B = (wrap(net, world, self.device) for net in self._networks().values())
+        self.generator_nets = Networks(G, F, self.model.D_A, self.model.D_B)
+        self.discriminator_nets = Networks(self.model.G, self.model.F, D_A, D_B)
 
         def rule(epoch: int) -> float:
             return lr_factor(epoch, config.n_epochs, config.n_epochs_decay)
 
         self.sched_G = LambdaLR(self.opt_G, rule)
         self.sched_D = LambdaLR(self.opt_D, rule)
-        seed = config.seed
-        self.pool_A = ImagePool(config.pool_size, seed=stream_seed(seed, "pool_A"))  # F(b) for D_A
-        self.pool_B = ImagePool(config.pool_size, seed=stream_seed(seed, "pool_B"))  # G(a) for D_B
+        seed, rank = config.seed, world.rank  # every rank keeps pools of its own fakes
+        self.pool_A = ImagePool(config.pool_size, seed=stream_seed(seed, "pool_A") + rank)  # F(b)
+        self.pool_B = ImagePool(config.pool_size, seed=stream_seed(seed, "pool_B") + rank)  # G(a)
         self.planner = EpochPlanner(
             len(self.dataset.A.images), len(self.dataset.B.images),
             seed=stream_seed(seed, "planner"),
         )  # fmt: skip
-        self.steps_per_epoch = math.ceil(len(self.dataset) / config.batch_size)
+        self.step_items = config.batch_size * world.world_size  # items per step, all ranks
+        self.steps_per_epoch = math.ceil(len(self.dataset) / self.step_items)
         self.step = 0  # optimisation steps done
         self.epoch = 0  # epochs completed
-        self.position = 0  # batches done in the current epoch
+        self.position = 0  # steps done in the current epoch
+        self.consumed = 0  # items of the current epoch's plan done (by all ranks)
         self.epoch_state = self.planner.get_state()  # planner state at the current epoch's start
         self.elapsed = 0.0  # training seconds before this process
 
@@ -155,13 +171,13 @@ class Trainer:
         Forward passes and losses run under the precision's autocast; backward passes and
         optimizer steps outside it. The scaler does nothing unless the precision is fp16.
         """
-        model, D, scaler = self.model, [self.model.D_A, self.model.D_B], self.scaler
+        D, scaler = [self.model.D_A, self.model.D_B], self.scaler
         # generators (backward_G): the discriminators are fixed judges here
         _set_requires_grad(D, False)
         self.opt_G.zero_grad(set_to_none=True)
         with autocast(self.precision, self.device):
             G_total, terms, images = generator_step(
-                model, self.loss, batch, overlay=self.config.mask_overlay
+                self.generator_nets, self.loss, batch, overlay=self.config.mask_overlay
             )
         torch.autograd.backward(scaler.scale(G_total))
         scaler.step(self.opt_G)
@@ -171,7 +187,7 @@ class Trainer:
         fake_A = self.pool_A.query(images.fake_A.float())
         fake_B = self.pool_B.query(images.fake_B.float())
         with autocast(self.precision, self.device):
-            D_terms = discriminator_step(model, self.loss, batch, fake_A, fake_B)
+            D_terms = discriminator_step(self.discriminator_nets, self.loss, batch, fake_A, fake_B)
         torch.autograd.backward(scaler.scale(D_terms["D_A"] + D_terms["D_B"]))
         scaler.step(self.opt_D)
         scaler.update()
@@ -184,6 +200,8 @@ class Trainer:
             "step": self.step,
             "epoch": self.epoch,
             "position": self.position,
+            "consumed": self.consumed,
+            "world_size": self.world.world_size,  # of the run that wrote it (informative)
             "elapsed": self.elapsed,
             "networks": {  # plain float32 contiguous weights, whatever the run's layout
                 name: {key: value.contiguous() for key, value in network.state_dict().items()}
@@ -212,16 +230,29 @@ class Trainer:
             self.scaler.load_state_dict(state["scaler"])
         self.sched_G.load_state_dict(state["schedulers"]["G"])
         self.sched_D.load_state_dict(state["schedulers"]["D"])
-        self.pool_A.load_state_dict(state["pools"]["A"], device=self.device)
-        self.pool_B.load_state_dict(state["pools"]["B"], device=self.device)
+        if self.world.is_main:  # the checkpoint holds rank 0's pools; other ranks start empty
+            self.pool_A.load_state_dict(state["pools"]["A"], device=self.device)
+            self.pool_B.load_state_dict(state["pools"]["B"], device=self.device)
         set_rng_states(state["rng"])
         self.epoch_state = state["rng"]["planner_epoch_start"]
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.position, self.elapsed = int(state["position"]), float(state["elapsed"])
+        self.consumed = int(state.get("consumed", self.position * self.config.batch_size))
 
-    def save(self, run: Path, log: runlog.LossLog, *, epoch_end: bool = False) -> Path:
-        """Flush the log, then write ``last.pt`` (and ``epoch_XXX.pt`` at an epoch's end)."""
-        log.flush()
+    def save(self, run: Path, log: runlog.LossLog | None, *, epoch_end: bool = False) -> Path:
+        """Flush the log, then write ``last.pt`` (and ``epoch_XXX.pt`` at an epoch's end).
+
+        Rank 0 writes; the other ranks wait for it at a barrier.
+        """
+        path = runlog.last_checkpoint_path(run)
+        if self.world.is_main:
+            path = self._write_checkpoint(run, log, epoch_end=epoch_end)
+        barrier(self.world)
+        return path
+
+    def _write_checkpoint(self, run: Path, log: runlog.LossLog | None, *, epoch_end: bool) -> Path:
+        if log is not None:
+            log.flush()
         last = runlog.last_checkpoint_path(run)
         if not epoch_end:
             return save_checkpoint(self.state_dict(), last)
@@ -234,9 +265,10 @@ class Trainer:
         return path
 
     def loader(self) -> DataLoader[dict[str, torch.Tensor]]:
-        """The rest of the current epoch, in the planner's order."""
+        """This rank's share of the rest of the current epoch, in the planner's order."""
         self.planner.set_state(self.epoch_state)
-        recipes = self.planner.plan()[self.position * self.config.batch_size :]
+        recipes = shard_plan(self.planner.plan()[self.consumed :], self.world,
+                             self.config.batch_size)  # fmt: skip
         return DataLoader(
             self.dataset,
             batch_size=self.config.batch_size,
@@ -270,18 +302,28 @@ class Trainer:
         runlog.write_sample_grid(runlog.sample_path(run, self.step), rows)
 
     def fit(self, run: Path, *, progress: bool = True, stop: StopFlag | None = None) -> TrainResult:
-        """Train from the current state to the end (or ``max_steps``, or a stop request)."""
-        config, log = self.config, runlog.LossLog(run)
-        total_epochs, total_steps = config.total_epochs, self.steps_per_epoch * config.total_epochs
-        limit = min(total_steps, config.max_steps or total_steps)
+        """Train from the current state to the end (or ``max_steps``, or a stop request).
+
+        With several ranks every rank calls this; rank 0 alone logs, samples and checkpoints.
+        """
+        config, main = self.config, self.world.is_main
+        log = runlog.LossLog(run) if main else None
+        total_epochs = config.total_epochs
+        limit = config.max_steps or math.inf
         if self.step >= limit:  # resumed with a --max-steps already reached
             return TrainResult(run, self.step, self.epoch, finished=self.epoch >= total_epochs)
         self.dataset.preload()  # decode each photo once, keep it as uint8 (within a budget)
         started = time.perf_counter() - self.elapsed
+        progress = progress and main
         if progress:
             layout = ", channels_last" if config.channels_last else ""
-            tqdm.write(f"training {config.name} on {self.device} in {self.precision}{layout}")
-        bar = tqdm(total=total_steps, initial=self.step, disable=not progress, unit="step",
+            ranks = f" x {self.world.world_size} ranks" if self.world.distributed else ""
+            tqdm.write(
+                f"training {config.name} on {self.device}{ranks} in {self.precision}{layout}"
+            )
+        left = math.ceil((len(self.dataset) - self.consumed) / self.step_items)
+        total = self.step + left + self.steps_per_epoch * (total_epochs - self.epoch - 1)
+        bar = tqdm(total=total, initial=self.step, disable=not progress, unit="step",
                    desc=f"training {config.name}", dynamic_ncols=True)  # fmt: skip
         with bar:
             while self.epoch < total_epochs:
@@ -290,32 +332,41 @@ class Trainer:
                     losses, images = self.train_step(batch)
                     self.step += 1
                     self.position += 1
+                    self.consumed = min(self.consumed + self.step_items, len(self.dataset))
                     self.elapsed = time.perf_counter() - started
-                    lr = self.opt_G.param_groups[0]["lr"]
-                    meta = {
-                        "step": self.step,
-                        "epoch": self.epoch + 1,
-                        "lr": lr,
-                        "time": self.elapsed,
-                    }
-                    log.append(meta, losses)
+                    if log is not None:  # rank 0's own losses
+                        lr = self.opt_G.param_groups[0]["lr"]
+                        meta = {"step": self.step, "epoch": self.epoch + 1, "lr": lr,
+                                "time": self.elapsed}  # fmt: skip
+                        log.append(meta, losses)
                     bar.update(1)
-                    halt = self.step >= limit or (stop is not None and stop.requested)
-                    if self.step % config.sample_every == 0 or halt:
+                    halt = self.step >= limit or self._stop_requested(stop)
+                    if main and (self.step % config.sample_every == 0 or halt):
                         self.write_samples(run, batch, images)
-                    if self.position == self.steps_per_epoch:
+                    if self.consumed >= len(self.dataset):
                         break  # the epoch-end checkpoint below covers this step
                     if self.step % config.checkpoint_every == 0 or halt:
                         self.save(run, log)
                     if halt:
                         return TrainResult(run, self.step, self.epoch, finished=False)
                 self.epoch += 1
-                self.position = 0
+                self.position = self.consumed = 0
                 self.epoch_state = self.planner.get_state()
                 self.sched_G.step()
                 self.sched_D.step()
                 self.save(run, log, epoch_end=True)
-                if self.step >= limit or (stop is not None and stop.requested):
+                if self.step >= limit or self._stop_requested(stop, every=1):
                     break
-        log.flush()
+        if log is not None:
+            log.flush()
         return TrainResult(run, self.step, self.epoch, finished=self.epoch >= total_epochs)
+
+    def _stop_requested(self, stop: StopFlag | None, *, every: int = 10) -> bool:
+        """Whether to stop now. With several ranks the answer must agree: every ``every`` steps
+        the ranks compare flags (a collective; not every step, to spare a GPU the sync)."""
+        requested = stop is not None and stop.requested
+        if not self.world.distributed:
+            return requested
+        if every > 1 and self.step % every:
+            return False
+        return any_rank(requested, self.world, self.device)

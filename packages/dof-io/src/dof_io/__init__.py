@@ -60,6 +60,7 @@ from dof_io.outputs import (
     plan_outputs,
     protected_inputs,
 )
+from dof_io.ranks import process_share, rank_share
 from dof_io.runs import RunFolderError
 from dof_io.weights import check_weights_file, load_weights, weights_error_reason
 
@@ -105,7 +106,9 @@ __all__ = [
     "output_path",
     "parse_size",
     "plan_outputs",
+    "process_share",
     "protected_inputs",
+    "rank_share",
     "read_holder",
     "read_mask",
     "read_rgb",

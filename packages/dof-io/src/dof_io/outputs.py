@@ -6,7 +6,10 @@ The rules, the same for `dof seg`, `dof smooth` and `dof apply`:
 - an output that is the photo itself, another input photo or a protected input (a mask, a depth
   map) is refused: inputs are never overwritten;
 - two photos that would write the same file: the second is refused (rename one of them);
-- a photo whose outputs all exist is skipped unless ``overwrite``, so an interrupted job resumes.
+- a photo whose outputs all exist is skipped unless ``overwrite``, so an interrupted job resumes;
+- under torchrun each process keeps its share of the photos (:mod:`dof_io.ranks`), taken from
+  the photos in sorted order after the refusals above, so the shares do not depend on which
+  outputs exist yet and two processes never write the same file.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dof_io.ranks import process_share, rank_share
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ def plan_outputs(
     tails: Mapping[str, str] | None = None,
     protected: Iterable[str | Path] = (),
     overwrite: bool = False,
+    share: tuple[int, int] | None = None,
 ) -> OutputPlan:
     """Decide, for each photo, which files it writes, or why it must not run.
 
@@ -74,9 +80,11 @@ def plan_outputs(
         protected: other input files that must never be written (masks, depth maps); every
             photo is protected as well.
         overwrite: plan photos whose outputs all exist instead of skipping them.
+        share: ``(rank, world_size)`` of this process; default from torchrun's environment
+            (``(0, 1)``, everything, outside torchrun).
 
     Returns:
-        An :class:`OutputPlan`; nothing is created or written.
+        An :class:`OutputPlan` of this process's share; nothing is created or written.
     """
     tails = dict(tails) if tails is not None else {"": ".png"}
     paths = [Path(p) for p in photos]
@@ -94,7 +102,15 @@ def plan_outputs(
             plan.skipped.append(photo)
         else:
             plan.todo.append(PlannedPhoto(photo, targets))
-    return plan
+    share = process_share() if share is None else share
+    if share == (0, 1):
+        return plan
+    mine = set(rank_share(sorted({p.resolve() for p in paths}), share))
+    return OutputPlan(
+        todo=[t for t in plan.todo if t.photo.resolve() in mine],
+        skipped=[p for p in plan.skipped if p.resolve() in mine],
+        refused=[(p, why) for p, why in plan.refused if p.resolve() in mine],
+    )
 
 
 def _refusal(
