@@ -132,7 +132,7 @@ def test_under_torchrun_each_rank_translates_its_share(run: Path, tmp_path: Path
         env = {"RANK": rank, "WORLD_SIZE": "2", "LOCAL_RANK": rank}
         result = CliRunner(env=env).invoke(dof, args)
         assert result.exit_code == 0, result.output
-    written = sorted(p.stem for p in (tmp_path / "out").iterdir())
+    written = sorted(p.stem for p in (tmp_path / "out").glob("*.png"))
     assert written == list("abcde")  # together: every photo once
     assert "3 photos translated" in result.output  # rank 0: a, c, e
 
