@@ -320,3 +320,20 @@ def test_the_cli_names_the_valid_segmenters() -> None:
     result = CliRunner().invoke(studio, ["--segmenter", "nope", "--port", "0"])
     assert result.exit_code == 1
     assert "unknown segmenter 'nope'; valid names:" in result.output and "selfie" in result.output
+
+
+@pytest.mark.parametrize(("segmenter", "refine"), [("selfie", "guided"), ("people", None)])
+def test_other_segmenters_give_the_command_lines_mask(ballpark_photo, upload, segmenter, refine):
+    """--segmenter/--refine as `dof smooth --segmenter S --refine R`; a detector's people are
+    the ones the page offers."""
+    options = {} if refine is None else {"refine": refine}
+    other = Studio(StudioConfig(segmenter=segmenter, preview_size=200, **options))
+    with TestClient(create_app(other), base_url="http://127.0.0.1") as client:
+        info = upload(client, ballpark_photo.read_bytes(), "ballpark.jpg")
+        assert info["people"] >= 1
+        opened = other.get(info["id"])
+    rgb = dof_io.read_rgb(ballpark_photo)
+    image = torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
+    with torch.inference_mode():
+        expected = dof_seg.get_segmenter(segmenter, **options)(image).clamp(0, 1)
+    torch.testing.assert_close(opened.mask, expected)

@@ -30,6 +30,12 @@ import click
     help="dof-seg backend for the person mask, as `dof seg --segmenter` (selfie is built in "
     "and offline; see docs/seg.md).",
 )  # fmt: skip
+@click.option(
+    "--refine",
+    type=click.Choice(["none", "guided", "matting"]),
+    help="Refine the mask at the photo's size, as `dof seg --refine` (default: the "
+    "segmenter's measured best, docs/seg.md).",
+)
 @click.option("--device", default="cpu", show_default=True, help="torch device: cpu, cuda, ...")
 @click.option(
     "--preview-size", type=click.IntRange(128, 8192), default=1280, show_default=True,
@@ -59,6 +65,7 @@ def studio(
     port: int,
     model: Path | None,
     segmenter: str,
+    refine: str | None,
     device: str,
     preview_size: int,
     max_upload_mb: float,
@@ -78,7 +85,7 @@ def studio(
     from dof_studio.server import serve
 
     config = StudioConfig(
-        segmenter=segmenter, model=model, device=device, preview_size=preview_size,
+        segmenter=segmenter, refine=refine, model=model, device=device, preview_size=preview_size,
         max_upload_bytes=round(max_upload_mb * 2**20), max_pixels=round(max_megapixels * 1e6),
         render_threads=threads, preview_threads=preview_threads,
     )  # fmt: skip

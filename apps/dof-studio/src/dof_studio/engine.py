@@ -58,6 +58,8 @@ class StudioConfig:
 
     Attributes:
         segmenter: dof-seg backend for the person mask (``selfie`` is built in and offline).
+        refine: mask refinement at the photo's size, as ``dof seg --refine`` (``none``,
+            ``guided``, ``matting``); None = the segmenter's default.
         model: an exported generator (or run folder / checkpoint): adds the ``generator`` method.
         device: torch device for the segmenter, the blurs and the generator.
         preview_size: longer side of the preview, pixels.
@@ -74,6 +76,7 @@ class StudioConfig:
     """
 
     segmenter: str = dof_seg.DEFAULT_SEGMENTER
+    refine: str | None = None
     model: Path | None = None
     device: str = "cpu"
     preview_size: int = 1280
@@ -151,7 +154,8 @@ class Studio:
 
     def __init__(self, config: StudioConfig = StudioConfig()) -> None:
         self.config = config
-        self.segmenter = dof_seg.get_segmenter(config.segmenter, device=config.device)
+        refine = {} if config.refine is None else {"refine": config.refine}
+        self.segmenter = dof_seg.get_segmenter(config.segmenter, device=config.device, **refine)
         self.generator: torch.nn.Module | None = None
         self.generator_name: str | None = None
         if config.model is not None:
@@ -182,9 +186,13 @@ class Studio:
         rgb = dof_io.decode_rgb(data, name, max_pixels=self.config.max_pixels)
         image = image_to_tensor(rgb)
         with torch.inference_mode(), torch_threads(self.config.preview_threads):
-            mask = self.segmenter(image.to(self.config.device)).clamp(0, 1).float().cpu()
+            mask, detected = self._segment(image.to(self.config.device))
             preview, preview_mask = self._preview_copies(rgb, mask)
-            labels = dof_seg.label_people(preview_mask, min_area=self.config.min_person_area)
+            if detected is None:  # people are the mask's regions
+                labels = dof_seg.label_people(preview_mask, min_area=self.config.min_person_area)
+            else:  # people are the detector's
+                small = F.interpolate(detected.float(), size=preview_mask.shape[-2:])
+                labels = dof_seg.fill_labels(small.long())
         photo = Photo(
             id=secrets.token_urlsafe(9), name=name, rgb=rgb, mask=mask, preview=preview,
             preview_mask=preview_mask, labels=labels, people=int(labels.max()),
@@ -194,6 +202,16 @@ class Studio:
             while len(self._photos) > self.config.keep_photos:
                 self._photos.popitem(last=False)
         return photo
+
+    def _segment(self, image: Tensor) -> tuple[Tensor, Tensor | None]:
+        """The mask exactly as ``dof seg`` makes it, (1, 1, H, W) on the CPU; with a segmenter
+        that detects people (dof-seg's ``people``), also its label map (1, 1, H, W)."""
+        detect = getattr(self.segmenter, "segment_people", None)
+        if detect is None:
+            return self.segmenter(image).clamp(0, 1).float().cpu(), None
+        raw, labels, _ = detect(image[0])  # (1, H, W) each
+        mask = self.segmenter.refined(image, raw[None])  # what its forward() returns
+        return mask.clamp(0, 1).float().cpu(), labels[None].cpu()
 
     def _preview_copies(self, rgb: RGB, mask: Tensor) -> tuple[Tensor, Tensor]:
         height, width = rgb.shape[:2]
