@@ -17,7 +17,7 @@ from dof_cli.common import device_option
 from dof_cli.report import report
 
 #: the bundled generator's column: what it is, in the gallery's header
-GAN_LABEL = "GAN, early (200 steps on synthetic defocus, reduced scale)"
+GAN_LABEL = "GAN, 200 steps"
 GAN_FILE = "G.safetensors"
 
 
