@@ -21,6 +21,7 @@ item id) and ``dataset.json`` (config, kernel, sources and their credits per ite
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,10 @@ class _Source:
     file: str
     rgb: U8
     person: npt.NDArray[np.bool_]  # person or crowd pixels
+
+
+Person = tuple[_Source, tuple[U8, F64]]  # a source photo and its person crop (rgb, matte)
+Background = tuple[_Source, npt.NDArray[np.intp]]  # a source photo and its free windows
 
 
 def _load_sources(source: Path) -> list[_Source]:
@@ -228,32 +233,68 @@ def _compose(
     return {"scale": round(scale, 4), "left": left, "flip": flip}, out
 
 
+def _compose_item(
+    person: Person,
+    background: Background,
+    config: PairedConfig,
+    rng: np.random.Generator,
+) -> tuple[dict[str, Any], dict[str, U8]]:
+    """Cut a random background window and compose one item; its recipe and its images."""
+    (src, crop), (bg_src, windows) = person, background
+    top, left = windows[int(rng.integers(0, len(windows)))]
+    patch = bg_src.rgb[top : top + config.size, left : left + config.size]
+    placement, images = _compose(crop, patch, config, rng)
+    recipe = {"person": src.file, "background": bg_src.file, "window": [int(top), int(left)]}
+    return {**recipe, **placement}, images
+
+
 def _write_item(
     item_id: str,
-    person: tuple[_Source, tuple[U8, F64]],
-    background: tuple[_Source, npt.NDArray[np.intp]],
+    person: Person,
+    background: Background,
     config: PairedConfig,
     rng: np.random.Generator,
     credits: dict[str, Attribution],
     out_dir: Path,
 ) -> dict[str, Any]:
     """Compose one item, write its four PNGs, return its entry for dataset.json."""
-    (src, crop), (bg_src, windows) = person, background
-    top, left = windows[int(rng.integers(0, len(windows)))]
-    patch = bg_src.rgb[top : top + config.size, left : left + config.size]
-    placement, images = _compose(crop, patch, config, rng)
+    recipe, images = _compose_item(person, background, config, rng)
     for kind, array in images.items():
         mode = "L" if array.ndim == 2 else "RGB"
         save_image(Image.fromarray(array, mode=mode), out_dir / kind / f"{item_id}.png")
-    sources = (("person", src.file), ("background", bg_src.file))
-    return {
-        "id": item_id,
-        "person": src.file,
-        "background": bg_src.file,
-        "window": [int(top), int(left)],
-        **placement,
-        "credits": {k: vars(credits[f]) for k, f in sources if f in credits},
-    }
+    sources = [(k, recipe[k]) for k in ("person", "background")]
+    return {"id": item_id, **recipe,
+            "credits": {k: vars(credits[f]) for k, f in sources if f in credits}}  # fmt: skip
+
+
+def _matches(
+    persons: list[Person],
+    backgrounds: list[Background],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    fallback: bool = True,
+) -> Iterator[tuple[Person, Background | None]]:
+    """``n`` (person, background) matches in seeded orders, the background from another photo
+    where there is one; where not, the next in order (``fallback``) or None."""
+    p_order, b_order = rng.permutation(len(persons)), rng.permutation(len(backgrounds))
+    for i in range(n):
+        person = persons[p_order[i % len(persons)]]
+        choices = [backgrounds[b_order[(i + k) % len(backgrounds)]] for k in range(len(b_order))]
+        other = (b for b in choices if b[0].file != person[0].file)
+        yield person, next(other, choices[0] if fallback else None)
+
+
+def _credits(source: Path) -> dict[str, Attribution]:
+    """The source's credits (``manifest.csv``), none when it has no manifest."""
+    manifest = source / "manifest.csv"
+    return read_attributions(manifest) if manifest.is_file() else {}
+
+
+def _kernel(config: PairedConfig) -> dict[str, Any]:
+    """The truth's kernel as dataset.json describes it."""
+    return {"type": "disk", "radius": config.radius, "antialiased": True,
+            "linear_light": config.linear}  # fmt: skip
 
 
 def build_paired(
@@ -288,45 +329,32 @@ def build_paired(
             f"{source}: {len(persons)} usable people and {len(backgrounds)} person-free "
             f"{config.size}-px backgrounds; need at least one of each (try a smaller --size)"
         )
-    credits = (
-        read_attributions(source / "manifest.csv") if (source / "manifest.csv").is_file() else {}
-    )
+    credits = _credits(source)
     rng = np.random.default_rng(config.seed)
-    p_order, b_order = rng.permutation(len(persons)), rng.permutation(len(backgrounds))
     items = []
-    for i in range(config.n):
-        person = persons[p_order[i % len(persons)]]
-        choices = [backgrounds[b_order[(i + k) % len(backgrounds)]] for k in range(len(b_order))]
-        background = next((b for b in choices if b[0].file != person[0].file), choices[0])
+    for i, (person, background) in enumerate(_matches(persons, backgrounds, config.n, rng)):
+        assert background is not None  # fallback=True
         items.append(_write_item(f"{i:03d}", person, background, config, rng, credits, out_dir))
-    data = {
-        "format": FORMAT_VERSION,
-        "config": asdict(config),
-        "source": source.name,
-        "kernel": {
-            "type": "disk",
-            "radius": config.radius,
-            "antialiased": True,
-            "linear_light": config.linear,
-        },
-        "items": items,
-    }
+    data = {"format": FORMAT_VERSION, "config": asdict(config), "source": source.name,
+            "kernel": _kernel(config), "items": items}  # fmt: skip
     atomic_write_text(index, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return index
 
 
-def _complete(index: Path, config: PairedConfig) -> bool:
-    if not index.is_file():
-        return False
+def _read_index(index: Path, version: int, config: Any) -> dict[str, Any] | None:
+    """``index``'s contents when it is a finished build of this format and ``config``."""
     try:
         data = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    if data.get("format") != FORMAT_VERSION or data.get("config") != asdict(config):
-        return False
-    root = index.parent
-    return all(
-        (root / k / f"{item['id']}.png").is_file()
+        return None
+    ok = isinstance(data, dict) and data.get("format") == version
+    return data if ok and data.get("config") == asdict(config) else None
+
+
+def _complete(index: Path, config: PairedConfig) -> bool:
+    data = _read_index(index, FORMAT_VERSION, config)
+    return data is not None and all(
+        (index.parent / k / f"{item['id']}.png").is_file()
         for item in data.get("items", [])
         for k in ("input", "mask", "truth")
     )

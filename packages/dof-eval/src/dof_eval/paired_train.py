@@ -31,19 +31,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image
 
-from dof_eval.credits import Attribution, read_attributions
+from dof_eval.credits import Attribution
 from dof_eval.errors import DatasetError
 from dof_eval.paired_build import (
     FORMAT_VERSION,
-    U8,
+    Background,
     PairedConfig,
-    _compose,
+    Person,
+    _compose_item,
+    _credits,
     _free_windows,
+    _kernel,
     _load_sources,
+    _matches,
     _person_crop,
+    _read_index,
     _Source,
     _write_item,
 )
@@ -88,10 +92,6 @@ class TrainSetConfig:
         )  # fmt: skip
 
 
-Person = tuple[_Source, tuple[U8, npt.NDArray[np.float64]]]
-Background = tuple[_Source, npt.NDArray[np.intp]]
-
-
 def _scaled(src: _Source, scale: float) -> _Source:
     if scale == 1.0:
         return src
@@ -133,20 +133,11 @@ def _write_train_item(
     rng: np.random.Generator,
     domain: str,
 ) -> dict[str, Any]:
-    (src, crop), (bg_src, windows) = person, background
-    top, left = windows[int(rng.integers(0, len(windows)))]
-    patch = bg_src.rgb[top : top + config.size, left : left + config.size]
-    placement, images = _compose(crop, patch, config, rng)
+    recipe, images = _compose_item(person, background, config, rng)
     rgb = images["input"] if domain == "A" else images["truth"]
     rgba = Image.fromarray(np.dstack([rgb, images["mask"]]), mode="RGBA")
     save_image(rgba, path, compress_level=1)
-    return {
-        "file": path.name,
-        "person": src.file,
-        "background": bg_src.file,
-        "window": [int(top), int(left)],
-        **placement,
-    }
+    return {"file": path.name, **recipe}
 
 
 def _split(sources: list[_Source], config: TrainSetConfig) -> tuple[list[str], list[str]]:
@@ -185,9 +176,7 @@ def build_train_set(
         return index
     sources = _load_sources(source)
     train_files, test_files = _split(sources, config)
-    credits = (
-        read_attributions(source / "manifest.csv") if (source / "manifest.csv").is_file() else {}
-    )
+    credits = _credits(source)
     test_sources = [s for s in sources if s.file in test_files]
     test_index = _build_test(test_sources, out_dir, config, credits)
     items = _build_train(source, [s for s in sources if s.file in train_files], out_dir, config)
@@ -245,13 +234,10 @@ def _build_test(
         )
     paired = config.paired(config.n_test)
     rng = np.random.default_rng([config.seed, 2])
-    p_order, b_order = rng.permutation(len(persons)), rng.permutation(len(backgrounds))
     root = out_dir / "test"
     entries = []
-    for i in range(config.n_test):
-        person = persons[p_order[i % len(persons)]]
-        choices = [backgrounds[b_order[(i + k) % len(backgrounds)]] for k in range(len(b_order))]
-        background = next((b for b in choices if b[0].file != person[0].file), None)
+    matches = _matches(persons, backgrounds, config.n_test, rng, fallback=False)
+    for i, (person, background) in enumerate(matches):
         if background is None:
             raise DatasetError(f"{person[0].file}: no test background from another photo")
         entries.append(_write_item(f"{i:03d}", person, background, paired, rng, credits, root))
@@ -259,10 +245,9 @@ def _build_test(
         "format": FORMAT_VERSION,
         "config": asdict(replace(paired, n=config.n_test)),
         "source": "held-out photos of the training set's source",
-        "kernel": {"type": "disk", "radius": config.radius, "antialiased": True,
-                   "linear_light": config.linear},
+        "kernel": _kernel(paired),
         "items": entries,
-    }  # fmt: skip
+    }
     index = root / "dataset.json"
     atomic_write_text(index, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     return index
@@ -281,17 +266,9 @@ def _write_test_domains(out_dir: Path, test_index: Path) -> None:
 
 
 def _complete(index: Path, config: TrainSetConfig) -> bool:
-    if not index.is_file():
-        return False
-    try:
-        data = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if data.get("format") != TRAIN_FORMAT_VERSION or data.get("config") != asdict(config):
-        return False
-    root = index.parent
-    return all(
-        (root / f"train{d}" / item["file"]).is_file()
+    data = _read_index(index, TRAIN_FORMAT_VERSION, config)
+    return data is not None and all(
+        (index.parent / f"train{d}" / item["file"]).is_file()
         for d in ("A", "B")
         for item in data.get("train", {}).get(d, [])
     )
