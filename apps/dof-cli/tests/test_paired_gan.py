@@ -14,7 +14,6 @@ from PIL import Image
 import dof_eval
 import dof_gan
 from dof_cli.main import dof
-from dof_cli.report import gan_renderers
 from dof_gan.checkpoint import save_checkpoint
 
 
@@ -40,8 +39,8 @@ def paired(coco_person: Path, tmp_path_factory: pytest.TempPathFactory) -> dof_e
 def test_identity_generator_scores_exactly_as_the_input(paired: dof_eval.PairedSet) -> None:
     methods = {
         "none (input)": lambda x, m: x,
-        **gan_renderers("GAN identity", Identity(), overlay=True, device="cpu"),
-        **gan_renderers("GAN darker", Identity(0.5), overlay=True, device="cpu"),
+        **dof_gan.as_renderers(Identity(), "GAN identity", overlay=True),
+        **dof_gan.as_renderers(Identity(0.5), "GAN darker", overlay=True),
     }
     rows = dof_eval.run_paired(paired, methods, {"gt": None})
     table = {r["method"]: r for r in rows}

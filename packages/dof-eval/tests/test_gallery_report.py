@@ -130,6 +130,23 @@ def test_render_columns_writes_every_column_and_goes_on_past_bad_files(tmp_path,
         render_columns([type(photo)(photo.name, photo.image)], renderers(), tmp_path / "x")
 
 
+def test_on_device_moves_the_arguments_in_order_and_returns_cpu_float32() -> None:
+    from dof_eval import on_device
+
+    seen: list[tuple[torch.device, torch.dtype]] = []
+
+    def render(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        seen.extend((t.device, t.dtype) for t in (image, mask))
+        return (image * mask).half()
+
+    image, mask = torch.full((1, 3, 4, 4), 0.5), torch.zeros(1, 1, 4, 4)
+    mask[..., :2, :] = 1
+    out = on_device(render, "cpu")(image, mask)
+    assert out.dtype == torch.float32 and out.device.type == "cpu"
+    assert torch.equal(out, image * mask)  # image first, mask second
+    assert seen == [(torch.device("cpu"), torch.float32)] * 2
+
+
 def test_gallery_page_escapes_everything_and_loads_in_chromium(
     tmp_path, test_dir, open_in_browser
 ) -> None:

@@ -17,9 +17,11 @@ from dof_gan import (
     ShapeError,
     TrainConfig,
     apply_to_photo,
+    as_renderers,
     export_generator,
     load_generator,
     load_generator_with_info,
+    load_renderers,
     train,
     translate,
 )
@@ -126,6 +128,37 @@ def test_translate_overlay_is_exact_on_the_subject(run: Path) -> None:
     subject = mask.expand_as(x) == 1
     assert torch.equal(y[subject], x[subject])
     assert torch.equal(y[~subject], translate(G, x)[~subject])
+
+
+def test_renderers_are_g_and_g_with_the_overlay(run: Path, tmp_path: Path) -> None:
+    G = load_generator(run)
+    x, mask = _image(), torch.zeros(2, 1, 37, 50)
+    mask[..., 5:30, 10:40] = 1
+    plain = as_renderers(G, "GAN", overlay=False)
+    assert list(plain) == ["GAN"]
+    assert torch.equal(plain["GAN"](x, mask), translate(G, x))  # the mask is ignored
+    # a mask-overlay run gets its overlay row, from the run folder and from an export
+    exported = export_generator(run, tmp_path / "G.safetensors")
+    for source in (run, exported):
+        renderers = load_renderers(source, "GAN")
+        assert list(renderers) == ["GAN", "GAN + overlay"]
+        out = renderers["GAN + overlay"](x, mask)
+        assert out.device.type == "cpu" and out.dtype == torch.float32
+        assert torch.equal(out, translate(G, x, mask=mask, overlay=True))
+
+
+@pytest.mark.parametrize(
+    ("preset", "at_test", "overlay"),
+    [("cyclegan", False, False), ("mask-loss", False, False), ("combined", False, True),
+     ("mask-overlay", True, True), (None, False, False), ("custom", True, True)],
+)  # fmt: skip
+def test_generator_info_overlay_follows_the_preset(
+    preset: str | None, at_test: bool, overlay: bool
+) -> None:
+    from dof_gan import GeneratorConfig, GeneratorInfo
+
+    info = GeneratorInfo(Path("G.pt"), "AtoB", GeneratorConfig(), preset, at_test, None)
+    assert info.overlay is overlay
 
 
 def test_translate_validates_inputs(run: Path) -> None:

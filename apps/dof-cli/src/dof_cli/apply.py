@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from dof_cli.common import (
+    DIR,
+    NEW_FILE,
     BatchReport,
     device_option,
     lock_output,
@@ -22,31 +24,26 @@ _DIRECTION = click.option(
     "--direction",
     type=click.Choice(["AtoB", "BtoA"]),
     default="AtoB",
-    show_default=True,
     help="AtoB: G, ordinary -> shallow depth of field; BtoA: F.",
 )
 
 
 @click.command()
 @click.option(
-    "--checkpoint",
-    "-c",
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
+    "--checkpoint", "-c", required=True, type=click.Path(exists=True, path_type=Path),
     help="Run folder, checkpoint .pt, or exported .safetensors (with its .json).",
-)
+)  # fmt: skip
 @click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
 @out_dir_option("Output folder (created when missing).", dest="out")
 @click.option("--overlay", is_flag=True, help="Put the input's person back over the output.")
 @click.option(
-    "--masks",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--masks", type=DIR,
     help="Folder of <stem>.png person masks (default: the photo's own alpha channel).",
-)
+)  # fmt: skip
 @click.option("--both", is_flag=True, help="Write <stem>.png and <stem>_overlay.png.")
 @click.option("--overwrite", is_flag=True, help="Replace outputs that already exist.")
 @click.option(
-    "--max-memory", type=click.FloatRange(min=0.25), default=3.0, show_default=True,
+    "--max-memory", type=click.FloatRange(min=0.25), default=3.0,
     help="GiB a photo may take; larger photos are translated in overlapping tiles.",
 )  # fmt: skip
 @_DIRECTION
@@ -109,12 +106,9 @@ def apply(
 @click.command()
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "-o",
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    "-o", "--out", required=True, type=NEW_FILE,
     help="The .safetensors file to write; its .json sidecar goes beside it.",
-)
+)  # fmt: skip
 @_DIRECTION
 @click.option("--half", is_flag=True, help="Store float16 weights (half the size).")
 def export(source: Path, out: Path, direction: str, half: bool) -> None:

@@ -1,4 +1,5 @@
-"""What every subcommand shares: device choice, progress, and the end-of-job failure report.
+"""What every subcommand shares: options, device choice, segmenters, progress, and the
+end-of-job failure report.
 
 A batch job never stops at a bad file: it records the file and the reason, goes on, prints a
 summary at the end, and exits with status 1 if anything failed (0 when all went well).
@@ -7,15 +8,25 @@ summary at the end, and exits with status 1 if anything failed (0 when all went 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from tqdm import tqdm
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
+
+#: click path types: an existing folder, an existing file, a file to write
+DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+NEW_FILE = click.Path(dir_okay=False, path_type=Path)
+#: click settings of `dof` and `dof-train`; their subcommands inherit them.
+CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "show_default": True}
+#: dof_seg's backends (dof_seg.SEGMENTERS; named here so that --help does not import torch).
+SEGMENTER_NAMES = ("selfie", "auto", "people", "deeplabv3", "deeplabv3plus", "precomputed")
 
 
 def lock_output(folder: Path) -> None:
@@ -46,20 +57,13 @@ def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
 
 
 max_memory_option = click.option(
-    "--max-memory",
-    callback=_size,
-    default="4GiB",
-    show_default=True,
+    "--max-memory", callback=_size, default="4GiB",
     help="Memory one photo may use; a larger photo is skipped with a message (0 = no limit).",
-)
-
-
+)  # fmt: skip
 device_option = click.option(
-    "--device",
-    default="auto",
-    show_default=True,
+    "--device", default="auto",
     help="torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:1, mps.",
-)
+)  # fmt: skip
 
 
 refine_option = click.option(
@@ -69,6 +73,47 @@ refine_option = click.option(
     "filter) or matting (closed-form matting around the outline). Default: the segmenter's "
     "measured best (docs/seg.md).",
 )
+
+
+def segmenter_options(default: str | None, help: str, *, files: bool = True) -> Callable[[F], F]:
+    """--segmenter, its backend's options (checked by :func:`load_segmenter`) and --refine;
+    without ``files``, no `precomputed` backend (its --masks-dir)."""
+    names = SEGMENTER_NAMES if files else SEGMENTER_NAMES[:-1]
+    options = [
+        click.option("--segmenter", type=click.Choice(names), default=default,
+                     help=f"{help} (see docs/seg.md)."),
+        click.option("--model", type=click.Choice(["general", "landscape"]),
+                     help="selfie: general (256x256, default) or landscape (144x256)."),
+        click.option("--channels-last", is_flag=True, default=None,
+                     help="selfie: run the network in channels_last layout (faster on CPU)."),
+        click.option("--backbone", type=click.Choice(["resnet101", "resnet50",
+                     "mobilenet_v3_large"]), help="deeplabv3: backbone (default resnet101)."),
+        click.option("--checkpoint", type=FILE,
+                     help="deeplabv3plus: model.safetensors of `dof seg train`; deeplabv3: .pth."),
+        refine_option,
+    ]  # fmt: skip
+    if files:
+        help = "precomputed: folder of existing masks named <photo stem>.png."
+        options.insert(-1, click.option("--masks-dir", type=DIR, help=help))
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def load_segmenter(name: str, device: str, refine: str | None = None, **backend: Any) -> Any:
+    """dof_seg's segmenter ``name`` on ``device`` with its backend options (None = unset); a
+    name or option that does not fit is a usage error."""
+    import dof_seg
+
+    try:
+        options = dof_seg.backend_options(name, **backend)
+        return dof_seg.get_segmenter(name, device=resolve_device(device), refine=refine, **options)
+    except dof_seg.DofSegError as err:
+        raise click.UsageError(str(err)) from err
 
 
 def resolve_device(name: str) -> str:
@@ -86,6 +131,25 @@ def progress(items: Iterable[T], *, desc: str, total: int | None = None) -> Iter
         items, desc=desc, total=total, unit="img", dynamic_ncols=True, leave=False, disable=None
     )
     yield from bar
+
+
+@contextmanager
+def progress_callback(desc: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar fed by the packages' ``progress(done, total)`` callbacks."""
+    bars: list[tqdm[Any]] = []
+
+    def update(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc=desc, unit="img", dynamic_ncols=True,
+                             leave=False, disable=None))  # fmt: skip
+        bars[0].n = done
+        bars[0].refresh()
+
+    try:
+        yield update
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 @dataclass

@@ -6,74 +6,28 @@ holds manifest.sqlite and images/ (default ./dof-dataset, or $DOF_DATA_ROOT).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-if TYPE_CHECKING:
-    import numpy as np
+from dof_cli.common import DIR, NEW_FILE, BatchReport, progress_callback, resolve_device
 
+if TYPE_CHECKING:
     import dof_data
 
 root_option = click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="dof-dataset",
-    envvar="DOF_DATA_ROOT",
-    show_default=True,
-    help="Dataset folder: manifest.sqlite and images/ live here (env DOF_DATA_ROOT).",
-)
-
-
-@contextmanager
-def _bar(desc: str) -> Iterator[Callable[[int, int], None]]:
-    """A tqdm bar fed by dof_data's progress(done, total) callbacks."""
-    from tqdm import tqdm
-
-    bars: list[Any] = []
-
-    def update(done: int, total: int) -> None:
-        if not bars:
-            bars.append(
-                tqdm(
-                    total=total,
-                    desc=desc,
-                    unit="img",
-                    dynamic_ncols=True,
-                    leave=False,
-                    disable=None,
-                )
-            )
-        bars[0].n = done
-        bars[0].refresh()
-
-    try:
-        yield update
-    finally:
-        for bar in bars:
-            bar.close()
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """dof_data's typed errors become one-line click errors (their texts never hold the key)."""
-    from dof_data import DofDataError
-
-    try:
-        yield
-    except DofDataError as err:
-        raise click.ClickException(str(err)) from None
+    "--root", type=click.Path(file_okay=False, path_type=Path), default="dof-dataset",
+    envvar="DOF_DATA_ROOT", help="Dataset folder: manifest.sqlite and images/ (env DOF_DATA_ROOT).",
+)  # fmt: skip
 
 
 def _open(root: Path, *, create: bool = False, lock: bool = True) -> dof_data.Manifest:
     """The manifest; commands that change the dataset hold its lock until they close it."""
     from dof_data import Manifest
 
-    with _errors():
-        return Manifest(root, create=create, lock=lock)
+    return Manifest(root, create=create, lock=lock)
 
 
 @click.group()
@@ -95,49 +49,32 @@ def data() -> None:
 @click.option("--text", help="Free-text search, e.g. 'portrait bokeh'.")
 @click.option("--exclude", multiple=True, help="Term to exclude (-term); repeat the option.")
 @click.option("--tags", help="Comma-separated tags.")
-@click.option("--tag-mode", type=click.Choice(["any", "all"]), default="any", show_default=True)
+@click.option("--tag-mode", type=click.Choice(["any", "all"]), default="any")
 @click.option("--domain", type=click.Choice(["A", "B"]), help="A = ordinary, B = shallow DoF.")
 @click.option("--name", help="Label of this query in the manifest (default custom-<domain>).")
 @click.option("--camera", help="Flickr camera, e.g. apple/iphone_7 (undocumented in the API).")
 @click.option("--license", "license", help="Flickr licence ids to accept, e.g. 4,5,9,10.")
-@click.option("--content-type", type=int, default=1, show_default=True, help="1 = photos; 0 = any.")
+@click.option("--content-type", type=int, default=1, help="1 = photos; 0 = any.")
 @click.option("--sort", help="Flickr sort, e.g. relevance (default: Flickr's, newest first).")
 @click.option("--min-upload", help="Uploaded on or after: YYYY-MM-DD or unix seconds.")
 @click.option("--max-upload", help="Uploaded on or before: YYYY-MM-DD or unix seconds.")
 @click.option("--min-taken", help="Taken on or after: YYYY-MM-DD.")
 @click.option("--max-taken", help="Taken on or before: YYYY-MM-DD.")
-@click.option("--sizes", default="h,l,c,z", show_default=True, help="Size preference (h=1600px).")
-@click.option("--per-page", type=click.IntRange(1, 500), default=500, show_default=True)
+@click.option("--sizes", default="h,l,c,z", help="Size preference (h=1600px).")
+@click.option("--per-page", type=click.IntRange(1, 500), default=500)
 @click.option(
-    "--max-photos",
-    type=click.IntRange(min=0),
-    default=4000,
-    show_default=True,
-    help="Candidates per query (0 = all Flickr has).",
+    "--max-photos", type=click.IntRange(min=0), default=4000, help="Candidates a query (0 = all)."
 )
-@click.option(
-    "--key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="File holding the Flickr API key (else $DOF_FLICKR_API_KEY).",
-)
+@click.option("--key-file", type=NEW_FILE, help="Flickr API key file (else $DOF_FLICKR_API_KEY).")
 @click.option("--api-url", default=None, help="Flickr REST endpoint (for testing).")
+@click.option("--calls-per-hour", type=float, default=3000.0, help="API rate limit (Flickr: 3600).")
 @click.option(
-    "--calls-per-hour",
-    type=float,
-    default=3000.0,
-    show_default=True,
-    help="API rate limit; Flickr allows 3600.",
-)
-@click.option(
-    "--cap",
-    type=click.IntRange(min=1),
-    default=4000,
-    show_default=True,
+    "--cap", type=click.IntRange(min=1), default=4000,
     help="Flickr's result cap per query; larger searches are split by upload date.",
-)
-@click.option("--workers", type=click.IntRange(1, 32), default=4, show_default=True)
-@click.option("--timeout", type=float, default=30.0, show_default=True, help="Seconds per read.")
-@click.option("--attempts", type=click.IntRange(1, 20), default=4, show_default=True)
+)  # fmt: skip
+@click.option("--workers", type=click.IntRange(1, 32), default=4)
+@click.option("--timeout", type=float, default=30.0, help="Seconds per read.")
+@click.option("--attempts", type=click.IntRange(1, 20), default=4)
 @click.option("--search-only", is_flag=True, help="Collect candidates, download nothing.")
 @click.option("--retry-failed", is_flag=True, help="Try failed downloads again.")
 def scrape(root: Path, **options: Any) -> None:
@@ -154,35 +91,21 @@ def scrape(root: Path, **options: Any) -> None:
     )
     from dof_data import scrape as run_scrape
 
-    with _errors():
-        try:
-            queries = queries_from_options(options)
-        except ConfigError as err:  # the options do not make a query: a usage error
-            raise click.UsageError(str(err)) from None
-        client = FlickrClient(
-            load_api_key(options["key_file"]),
-            base_url=options["api_url"] or FLICKR_REST_URL,
-            rate=TokenBucket(options["calls_per_hour"]),
-            retry=RetryPolicy(attempts=options["attempts"]),
-            timeout=options["timeout"],
-        )
-        download = DownloadConfig(
-            workers=options["workers"],
-            timeout=options["timeout"],
-            retry=RetryPolicy(attempts=options["attempts"]),
-        )
-        manifest = _open(root, create=True)
-        with manifest, _bar("downloading") as progress:
-            summary = run_scrape(
-                manifest,
-                client,
-                queries,
-                download=download,
-                search_only=options["search_only"],
-                cap=options["cap"],
-                retry_failed=options["retry_failed"],
-                progress=progress,
-            )
+    try:
+        queries = queries_from_options(options)
+    except ConfigError as err:  # the options do not make a query: a usage error
+        raise click.UsageError(str(err)) from None
+    retry, timeout = RetryPolicy(attempts=options["attempts"]), options["timeout"]
+    client = FlickrClient(
+        load_api_key(options["key_file"]), base_url=options["api_url"] or FLICKR_REST_URL,
+        rate=TokenBucket(options["calls_per_hour"]), retry=retry, timeout=timeout,
+    )  # fmt: skip
+    download = DownloadConfig(workers=options["workers"], timeout=timeout, retry=retry)
+    with _open(root, create=True) as manifest, progress_callback("downloading") as progress:
+        summary = run_scrape(
+            manifest, client, queries, download=download, search_only=options["search_only"],
+            cap=options["cap"], retry_failed=options["retry_failed"], progress=progress,
+        )  # fmt: skip
     for found in summary.searches:
         click.echo(f"{found.query}: {found.found} candidates ({found.added} new)")
     if summary.downloads is not None:
@@ -194,28 +117,20 @@ def scrape(root: Path, **options: Any) -> None:
 
 @data.command(name="import")
 @root_option
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=DIR)
 @click.option("--domain", type=click.Choice(["A", "B"]), required=True)
 @click.option("--recursive", is_flag=True, help="Include subfolders.")
 @click.option("--license", "license_id", help="Flickr-style licence id for these photos.")
-@click.option("--owner", default="", help="Author to credit.")
+@click.option("--owner", default="", show_default=False, help="Author to credit.")
 def import_(
     root: Path, folder: Path, domain: str, recursive: bool, license_id: str | None, owner: str
 ) -> None:
     """Bring a folder of photos you already have into the manifest (copied, never moved)."""
-    from dof_cli.common import BatchReport
     from dof_data import import_folder
 
-    with _errors(), _open(root, create=True) as manifest, _bar("importing") as progress:
-        summary = import_folder(
-            manifest,
-            folder,
-            domain,
-            recursive=recursive,
-            license_id=license_id,
-            owner_name=owner,
-            progress=progress,
-        )
+    with _open(root, create=True) as manifest, progress_callback("importing") as bar:
+        summary = import_folder(manifest, folder, domain, recursive=recursive,
+                                license_id=license_id, owner_name=owner, progress=bar)  # fmt: skip
     report = BatchReport(done=summary.added, skipped=summary.skipped)
     for path, reason in summary.failed:
         report.fail(path, reason)
@@ -224,123 +139,80 @@ def import_(
 
 @data.command()
 @root_option
-@click.option("--exact/--no-exact", default=True, show_default=True, help="Same sha256.")
+@click.option("--exact/--no-exact", default=True, help="Same sha256.")
+@click.option("--paper-rule/--no-paper-rule", default=True, help="Same size and bytes in a domain.")
 @click.option(
-    "--paper-rule/--no-paper-rule",
-    default=True,
-    show_default=True,
-    help="Same width, height and bytes within a domain.",
-)
-@click.option(
-    "--near-threshold",
-    type=click.IntRange(0, 64),
-    default=6,
-    show_default=True,
+    "--near-threshold", type=click.IntRange(0, 64), default=6,
     help="Perceptual-hash Hamming distance for near duplicates.",
-)
+)  # fmt: skip
 @click.option("--no-near", is_flag=True, help="Skip near duplicates.")
 @click.option(
-    "--small-bytes",
-    type=click.IntRange(min=0),
-    default=100 * 1024,
-    show_default=True,
+    "--small-bytes", type=click.IntRange(min=0), default=100 * 1024,
     help="The author's filter: files of at most this many bytes.",
-)
+)  # fmt: skip
 @click.option("--no-small", is_flag=True, help="Skip the small-file filter.")
 @click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write what was removed and why (.csv or .md; default <root>/dedup-report.md).",
-)
-def dedup(
-    root: Path,
-    exact: bool,
-    paper_rule: bool,
-    near_threshold: int,
-    no_near: bool,
-    small_bytes: int,
-    no_small: bool,
-    report: Path | None,
-) -> None:
+    "--report", type=NEW_FILE,
+    help="What was removed and why, .csv or .md [default: ROOT/dedup-report.md]",
+)  # fmt: skip
+def dedup(root: Path, no_near: bool, no_small: bool, report: Path | None, **options: Any) -> None:
     """Mark duplicates (files are kept; their status becomes 'removed')."""
     from dof_data import DedupConfig, write_report
     from dof_data import dedup as run_dedup
 
-    with _errors(), _open(root) as manifest:
-        config = DedupConfig(
-            exact=exact,
-            paper_rule=paper_rule,
-            near_threshold=None if no_near else near_threshold,
-            small_bytes=None if no_small else small_bytes,
-        )
-        result = run_dedup(manifest, config)
+    if no_near:
+        options["near_threshold"] = None
+    if no_small:
+        options["small_bytes"] = None
+    with _open(root) as manifest:
+        result = run_dedup(manifest, DedupConfig(**options))
         path = write_report([result], report or root / "dedup-report.md")
     click.echo(result.summary())
     click.echo(f"report: {path}")
 
 
-def _person_fraction(device: str) -> Callable[[np.ndarray], float]:
-    """dof_seg's selfie segmenter as ``(H, W, 3) uint8 -> person fraction``."""
-    import dof_seg
-    from dof_cli.common import resolve_device
-
-    segmenter = dof_seg.get_segmenter("selfie", device=resolve_device(device))
-    return lambda rgb: dof_seg.person_fraction(segmenter, rgb)
-
-
 def _person_filter(
     manifest: dof_data.Manifest, wanted: bool | None, min_person: float, device: str
 ) -> dof_data.StageReport | None:
-    """Run the person filter when dof-seg is there; say so when it is not."""
+    """Run the person filter (dof_seg.person_fraction) when dof-seg's selfie segmenter is
+    there; say so when it is not."""
     from dof_data import filter_no_person
 
     try:
-        fraction = _person_fraction(device)
+        import dof_seg
+
+        segmenter = dof_seg.get_segmenter("selfie", device=resolve_device(device))
     except Exception as err:  # ImportError, missing weights: dof-seg is optional here
-        message = (
-            f"the person filter needs dof-seg's selfie segmenter, which is unavailable ({err})"
-        )
+        message = f"the person filter needs dof-seg's selfie segmenter, unavailable here ({err})"
         if wanted:
             raise click.ClickException(f"{message}: install dof-seg, or pass --no-person") from None
         click.echo(f"note: {message}; skipped (--no-person silences this)", err=True)
         return None
-    with _bar("finding people") as progress:
+    fraction = partial(dof_seg.person_fraction, segmenter)
+    with progress_callback("finding people") as progress:
         return filter_no_person(manifest, fraction, min_fraction=min_person, progress=progress)
 
 
 @data.command(name="filter")
 @root_option
-@click.option("--monochrome/--no-monochrome", default=True, show_default=True)
+@click.option("--monochrome/--no-monochrome", default=True)
+@click.option("--max-chroma", type=float, default=1.5, help="Chroma spread of a monochrome photo.")
+@click.option("--small/--no-small", default=True)
+@click.option("--min-side", type=click.IntRange(min=1), default=256)
 @click.option(
-    "--max-chroma",
-    type=float,
-    default=1.5,
-    show_default=True,
-    help="Chroma spread under which a photo counts as black-and-white or toned.",
-)
-@click.option("--small/--no-small", default=True, show_default=True)
-@click.option("--min-side", type=click.IntRange(min=1), default=256, show_default=True)
+    "--person/--no-person", default=None,
+    help="Mark photos with no person [default: if dof-seg is there]",
+)  # fmt: skip
 @click.option(
-    "--person/--no-person",
-    default=None,
-    help="Mark photos with no person (dof-seg); default: when dof-seg is available.",
-)
-@click.option(
-    "--min-person",
-    type=click.FloatRange(0, 1),
-    default=0.02,
-    show_default=True,
+    "--min-person", type=click.FloatRange(0, 1), default=0.02,
     help="Smallest fraction of the frame a person must cover.",
-)
+)  # fmt: skip
+@click.option("--camera", help="Mark domain-A photos of another EXIF camera (e.g. 'iPhone 7').")
+@click.option("--device", default="auto", help="torch device for dof-seg.")
 @click.option(
-    "--camera", help="Mark domain-A photos whose EXIF camera is not this (e.g. 'iPhone 7')."
-)
-@click.option("--device", default="auto", show_default=True, help="torch device for dof-seg.")
-@click.option(
-    "--report",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write what was removed and why (default <root>/filter-report.md).",
-)
+    "--report", type=NEW_FILE,
+    help="What was removed and why, .csv or .md [default: ROOT/filter-report.md]",
+)  # fmt: skip
 def filter_(
     root: Path,
     monochrome: bool,
@@ -356,13 +228,11 @@ def filter_(
     """Mark unfit photos: black-and-white, too small, no person, wrong camera."""
     from dof_data import filter_camera, filter_monochrome, filter_small, write_report
 
-    with _errors(), _open(root) as manifest:
+    with _open(root) as manifest:
         reports = []
         if monochrome:
-            with _bar("checking colour") as progress:
-                reports.append(
-                    filter_monochrome(manifest, max_spread=max_chroma, progress=progress)
-                )
+            with progress_callback("checking colour") as bar:
+                reports.append(filter_monochrome(manifest, max_spread=max_chroma, progress=bar))
         if small:
             reports.append(filter_small(manifest, min_side=min_side))
         if person is not False:
@@ -379,17 +249,13 @@ def filter_(
 @data.command()
 @root_option
 @click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output folder (default <root>/prepared).",
-)
-@click.option("--size", type=click.IntRange(min=8), default=256, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--test-a", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--test-b", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg", show_default=True
-)
+    "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [default: ROOT/prepared]",
+)  # fmt: skip
+@click.option("--size", type=click.IntRange(min=8), default=256)
+@click.option("--seed", type=int, default=0)
+@click.option("--test-a", type=click.IntRange(min=0), default=100)
+@click.option("--test-b", type=click.IntRange(min=0), default=0)
+@click.option("--format", "fmt", type=click.Choice(["jpg", "png"]), default="jpg")
 def prepare(
     root: Path, out: Path | None, size: int, seed: int, test_a: int, test_b: int, fmt: str
 ) -> None:
@@ -398,7 +264,7 @@ def prepare(
     from dof_data import prepare as run_prepare
 
     target = out or root / "prepared"
-    with _errors(), _open(root) as manifest, _bar("preparing") as progress:
+    with _open(root) as manifest, progress_callback("preparing") as progress:
         config = PrepareConfig(size=size, seed=seed, test_a=test_a, test_b=test_b, format=fmt)
         summary = run_prepare(manifest, target, config, progress=progress)
     counts = ", ".join(f"{name} {n}" for name, n in summary.counts.items())
@@ -428,16 +294,12 @@ def status(root: Path) -> None:
 
 @data.command()
 @root_option
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="credits.csv or credits.md (default <root>/credits.md).",
-)
+@click.option("--out", type=NEW_FILE, help="credits.csv or credits.md [default: ROOT/credits.md]")
 def credits(root: Path, out: Path | None) -> None:
     """Owner, licence and Flickr page of every kept photo, for redistribution."""
     from dof_data import write_credits
 
-    with _errors(), _open(root, lock=False) as manifest:
+    with _open(root, lock=False) as manifest:
         path = write_credits(manifest, out or root / "credits.md")
     click.echo(f"credits: {path}")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from dof_cli.common import device_option
+from dof_cli.common import DIR, device_option
 from dof_cli.report import report
 
 #: the bundled generator's column: what it is, in the gallery's header
@@ -21,24 +21,16 @@ GAN_LABEL = "GAN, 200 steps"
 GAN_FILE = "G.safetensors"
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command()
 @click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    default="dof-demo",
-    show_default=True,
-    type=click.Path(path_type=Path),
+    "-o", "--out", "out_dir", default="dof-demo", type=click.Path(path_type=Path),
     help="Where the report goes (index.html, gallery.html, contact_sheet.png, metrics).",
-)
-@click.option("--size", default=512, show_default=True, help="Long side of the rendered photos.")
+)  # fmt: skip
+@click.option("--size", default=512, help="Long side of the rendered photos.")
 @click.option(
-    "--run",
-    "run_dirs",
-    multiple=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--run", "run_dirs", multiple=True, type=DIR,
     help="A dof-train run folder whose generator joins the gallery (repeatable).",
-)
+)  # fmt: skip
 @device_option
 @click.pass_context
 def demo(

@@ -11,6 +11,7 @@ import importlib
 
 import click
 
+from dof_cli.common import CONTEXT
 from dof_cli.errors import UserErrorGroup
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -48,7 +49,7 @@ class LazyGroup(UserErrorGroup):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(package_name="dof-cli")
 def dof() -> None:
     """dof: shallow depth of field for portraits.

@@ -19,17 +19,18 @@ from typing import Any
 import click
 
 from dof_cli.common import (
+    DIR,
+    NEW_FILE,
     BatchReport,
     device_option,
+    load_segmenter,
     lock_output,
     max_memory_option,
     out_dir_option,
     progress,
-    refine_option,
     resolve_device,
+    segmenter_options,
 )
-
-SEGMENTER_NAMES = ("selfie", "auto", "people", "deeplabv3", "deeplabv3plus", "precomputed")
 
 
 class DefaultGroup(click.Group):
@@ -46,7 +47,7 @@ class DefaultGroup(click.Group):
         formatter.write_usage(ctx.command_path, "[run] PHOTOS... -o DIR [OPTIONS] | eval | train")
 
 
-@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=DefaultGroup)
 def seg() -> None:
     """Person masks: `dof seg PHOTOS... -o DIR` writes DIR/<stem>.png (RGB = photo, alpha = mask).
 
@@ -58,60 +59,20 @@ def seg() -> None:
 @seg.command("run")
 @click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
 @out_dir_option("Folder for the RGBA masks (<stem>.png); created if missing.")
+@segmenter_options("selfie", "Backend")
 @click.option(
-    "--segmenter",
-    type=click.Choice(SEGMENTER_NAMES),
-    default="selfie",
-    show_default=True,
-    help="Backend (see docs/seg.md).",
-)
-@click.option(
-    "--model",
-    type=click.Choice(["general", "landscape"]),
-    help="selfie: general (256x256, default) or landscape (144x256).",
-)
-@click.option(
-    "--channels-last",
-    is_flag=True,
-    default=None,
-    help="selfie: run the network in channels_last layout (faster on CPU; docs/seg.md).",
-)
-@click.option(
-    "--backbone",
-    type=click.Choice(["resnet101", "resnet50", "mobilenet_v3_large"]),
-    help="deeplabv3: backbone (default resnet101).",
-)
-@click.option(
-    "--checkpoint",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="deeplabv3plus: model.safetensors from `dof seg train`; deeplabv3: a .pth.",
-)
-@click.option(
-    "--masks-dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="precomputed: folder of existing masks named <photo stem>.png.",
-)
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    "--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
     help="Make hard 0/1 masks at this level (default: keep soft masks).",
-)
+)  # fmt: skip
 @click.option(
-    "--keep",
-    type=click.Choice(["all", "largest", "center"]),
-    default="all",
-    show_default=True,
+    "--keep", type=click.Choice(["all", "largest", "center"]), default="all",
     help="Keep every person region, or only the main one.",
-)
+)  # fmt: skip
 @click.option(
-    "--fill-holes",
-    type=float,
-    default=0.0,
-    show_default=True,
+    "--fill-holes", type=click.FloatRange(min=0), default=0.0,
     help="Fill enclosed holes up to this size (fraction of the image if < 1, else px).",
-)
-@refine_option
-@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
+)  # fmt: skip
+@click.option("--batch-size", type=click.IntRange(1), default=8)
 @click.option("--overwrite", is_flag=True, help="Recompute masks that already exist.")
 @max_memory_option
 @device_option
@@ -133,14 +94,8 @@ def run(
     import dof_seg
     from dof_io import expand_inputs
 
-    try:
-        options = dof_seg.backend_options(segmenter, **backend)
-        post = dof_seg.PostProcessConfig(threshold=threshold, keep=keep, fill_holes=fill_holes)
-        model = dof_seg.get_segmenter(
-            segmenter, device=resolve_device(device), refine=refine, **options
-        )
-    except dof_seg.DofSegError as err:
-        raise click.UsageError(str(err)) from err
+    post = dof_seg.PostProcessConfig(threshold=threshold, keep=keep, fill_holes=fill_holes)
+    model = load_segmenter(segmenter, device, refine, **backend)
     paths = expand_inputs(photos)
     lock_output(out_dir)
     report = BatchReport()
@@ -160,26 +115,15 @@ def run(
 
 @seg.command("eval")
 @click.option(
-    "--masks",
-    "gt_dir",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--masks", "gt_dir", required=True, type=DIR,
     help="Ground-truth masks <id>.png (<id>_crowd.png regions are ignored).",
-)
-@click.argument("pred_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--threshold", type=float, default=0.5, show_default=True)
+)  # fmt: skip
+@click.argument("pred_dir", type=DIR)
+@click.option("--threshold", type=float, default=0.5)
+@click.option("--csv", "csv_path", type=NEW_FILE, help="Also write name,iou rows here.")
 @click.option(
-    "--csv",
-    "csv_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write name,iou rows here.",
-)
-@click.option(
-    "--json",
-    "json_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the scores and the mean as JSON here.",
-)
+    "--json", "json_path", type=NEW_FILE, help="Also write the scores and the mean as JSON here.",
+)  # fmt: skip
 def evaluate(
     gt_dir: Path, pred_dir: Path, threshold: float, csv_path: Path | None, json_path: Path | None
 ) -> None:
@@ -200,29 +144,25 @@ def evaluate(
 
 
 @seg.command("train")
-@click.argument("photos_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.argument("masks_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("photos_dir", type=DIR)
+@click.argument("masks_dir", type=DIR)
 @out_dir_option(
-    "Run folder: config.json, log.jsonl, checkpoint.pt, model.safetensors.", dest="run_dir"
-)
+    "Run folder: config.json, log.jsonl, checkpoint.pt, model.safetensors.", dest="run_dir",
+)  # fmt: skip
 @click.option(
-    "--encoder",
-    default="tu-xception65",
-    show_default=True,
+    "--encoder", default="tu-xception65",
     help="smp encoder (resnet18, mobilenet_v2, tu-xception65, ...).",
-)
+)  # fmt: skip
 @click.option(
-    "--encoder-weights",
-    default="imagenet",
-    show_default=True,
+    "--encoder-weights", default="imagenet",
     help="Pretrained encoder weights to start from ('none' for random; offline).",
-)
-@click.option("--size", type=int, default=512, show_default=True, help="Crop size (x16).")
-@click.option("--batch-size", type=click.IntRange(1), default=8, show_default=True)
-@click.option("--steps", type=click.IntRange(1), default=2000, show_default=True)
-@click.option("--lr", type=float, default=1e-4, show_default=True)
-@click.option("--save-every", type=click.IntRange(1), default=500, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+)  # fmt: skip
+@click.option("--size", type=int, default=512, help="Crop size (x16).")
+@click.option("--batch-size", type=click.IntRange(1), default=8)
+@click.option("--steps", type=click.IntRange(1), default=2000)
+@click.option("--lr", type=float, default=1e-4)
+@click.option("--save-every", type=click.IntRange(1), default=500)
+@click.option("--seed", type=int, default=0)
 @click.option("--dry-run", is_flag=True, help="Print the resolved configuration and stop.")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from its checkpoint.")
 @device_option
@@ -248,10 +188,6 @@ def train(
         click.echo(json.dumps(asdict(config), indent=2))
         return
     lock_output(run_dir)
-    try:
-        path = train_deeplabv3plus(
-            photos_dir, masks_dir, run_dir, config, device=resolve_device(device), resume=resume
-        )
-    except DofSegError as err:
-        raise click.ClickException(str(err)) from err
+    device = resolve_device(device)
+    path = train_deeplabv3plus(photos_dir, masks_dir, run_dir, config, device=device, resume=resume)
     click.echo(f"wrote {path}")

@@ -17,14 +17,16 @@ from typing import Any
 import click
 
 from dof_cli.common import (
+    DIR,
     BatchReport,
     device_option,
+    load_segmenter,
     lock_output,
     max_memory_option,
     out_dir_option,
     progress,
-    refine_option,
     resolve_device,
+    segmenter_options,
 )
 
 METHODS = ("box", "gaussian", "lens")
@@ -45,50 +47,35 @@ def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
 @click.command("smooth")
 @click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--masks",
-    "masks_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--masks", "masks_dir", type=DIR,
     help="Folder of masks <photo stem>.png: RGBA (alpha = mask, dof-seg's format) or grey.",
-)
-@click.option(
-    "--segmenter",
-    help="Compute the masks with this dof-seg backend instead (e.g. selfie, offline).",
-)
+)  # fmt: skip
+@segmenter_options(None, "Compute the masks with this dof-seg backend instead", files=False)
 @out_dir_option("Folder for the results <stem>.png; created if missing.")
-@click.option("--method", type=click.Choice(METHODS), default="lens", show_default=True)
+@click.option("--method", type=click.Choice(METHODS), default="lens")
 @click.option(
-    "--radius",
-    type=click.FloatRange(min=0),
-    help="box/gaussian: kernel half-size (default 2 = 5x5, 4 = 9x9); lens: aperture radius "
-    "in pixels (default 2% of the longer side).",
-)
+    "--radius", type=click.FloatRange(min=0),
+    help="box/gaussian: kernel half-size (default 2 = 5x5, 4 = 9x9); lens: aperture radius in "
+    "pixels (default 2% of the longer side).",
+)  # fmt: skip
 @click.option(
-    "--composite",
-    type=click.Choice(COMPOSITES),
+    "--composite", type=click.Choice(COMPOSITES),
     help="Default: paste for box and gaussian (the paper), halo_free for lens.",
-)
+)  # fmt: skip
 @click.option("--blades", type=click.IntRange(min=0), default=0, help="lens: 0 = round, else >= 3.")
 @click.option(
-    "--highlights",
-    type=click.FloatRange(min=0),
-    default=0.0,
+    "--highlights", type=click.FloatRange(min=0), default=0.0,
     help="Highlight boost before the blur: bright bokeh discs (2 to 8 typical; 0 = off).",
-)
+)  # fmt: skip
 @click.option(
-    "--depths",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--depths", type=DIR,
     help="Folder of depth maps <stem>.png (grey, larger = farther): depth-aware blur.",
-)
+)  # fmt: skip
 @click.option("--disparity", is_flag=True, help="The depth maps hold disparity (larger = nearer).")
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["png", "jpg"]),
-    default="png",
-    show_default=True,
+    "--format", "fmt", type=click.Choice(["png", "jpg"]), default="png",
     help="Output format (jpg: quality 95).",
-)
-@refine_option
+)  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Redo photos whose output already exists.")
 @max_memory_option
 @device_option
@@ -109,10 +96,13 @@ def smooth(
     overwrite: bool,
     max_memory: int,
     device: str,
+    **backend: Any,
 ) -> None:
     """Blur the background of PHOTOS (files or folders), keeping the people sharp."""
     if (masks_dir is None) == (segmenter is None):
         raise click.UsageError("give exactly one of --masks DIR and --segmenter NAME")
+    if segmenter is None and any(v is not None for v in backend.values()):
+        raise click.UsageError("the segmenter's options (--model, ...) need --segmenter NAME")
     if blades in (1, 2) or (blades and method != "lens"):
         raise click.BadParameter("0 (round) or at least 3, lens only", param_hint="--blades")
     import torch
@@ -128,11 +118,13 @@ def smooth(
     )
 
     device = resolve_device(device)
-    model = _load_segmenter(segmenter, device, refine) if segmenter else None
+    model = load_segmenter(segmenter, device, refine, **backend) if segmenter else None
     failures: tuple[type[BaseException], ...] = (ImageReadError, OSError, ValueError)
     failures += (MemoryError, torch.OutOfMemoryError)  # one photo too large: skip it, go on
     if model is not None:
-        failures += (_segmenter_error(),)
+        import dof_seg
+
+        failures += (dof_seg.DofSegError,)
     paths = expand_inputs(photos)
     lock_output(out_dir)
     plan = plan_outputs(
@@ -192,19 +184,3 @@ def _render(
             depth = _read_map(depths / f"{photo.stem}.png", size, "depth map", device)
         out = dof_smooth.portrait_blur(image, mask, depth=depth, **options)
     return tensor_to_image(out)
-
-
-def _segmenter_error() -> type[BaseException]:
-    import dof_seg
-
-    error: type[BaseException] = dof_seg.DofSegError
-    return error
-
-
-def _load_segmenter(name: str, device: str, refine: str | None = None) -> Any:
-    import dof_seg
-
-    try:
-        return dof_seg.get_segmenter(name, device=device, refine=refine)
-    except dof_seg.DofSegError as err:
-        raise click.UsageError(str(err)) from err

@@ -12,36 +12,28 @@ from pathlib import Path
 
 import click
 
-from dof_cli.common import lock_output, out_dir_option
+from dof_cli.common import DIR, lock_output, out_dir_option
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command()
 @click.option(
-    "--source",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--source", required=True, type=DIR,
     help="coco-person style folder: images/, masks/, manifest.csv.",
-)
+)  # fmt: skip
 @out_dir_option("Dataset folder: trainA/ trainB/ testA/ testB/ test/ dataset.json.")
 @click.option(
-    "--n-train",
-    default=2000,
-    show_default=True,
+    "--n-train", default=2000,
     help="Items per training domain; 0 builds only the held-out test items (same bytes).",
-)
-@click.option("--n-test", default=48, show_default=True, help="Held-out paired test items.")
+)  # fmt: skip
+@click.option("--n-test", default=48, help="Held-out paired test items.")
+@click.option("--test-photos", default=10, help="Source photos kept for the test.")
+@click.option("--size", default=128, help="Side of the square items.")
+@click.option("--radius", default=4.0, help="Defocus disk radius, pixels.")
 @click.option(
-    "--test-photos", default=10, show_default=True, help="Source photos kept for the test."
-)
-@click.option("--size", default=128, show_default=True, help="Side of the square items.")
-@click.option("--radius", default=4.0, show_default=True, help="Defocus disk radius, pixels.")
-@click.option(
-    "--source-scale",
-    default=0.5,
-    show_default=True,
+    "--source-scale", default=0.5,
     help="Scale of the source photos before background windows are cut.",
-)
-@click.option("--seed", default=0, show_default=True)
+)  # fmt: skip
+@click.option("--seed", default=0)
 def synth(
     source: Path,
     out_dir: Path,

@@ -11,18 +11,18 @@ from typing import Any
 
 import click
 
-from dof_cli.common import device_option, resolve_device
+from dof_cli.common import CONTEXT, device_option, resolve_device
 from dof_cli.errors import UserErrors
 
 
-@click.command(cls=UserErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=UserErrors, context_settings=CONTEXT)
 @click.option("--preset", help="cyclegan, mask-loss, mask-overlay or combined (new runs).")
 @click.option(
-    "--data", help="Folder with trainA/ and trainB/ (masks: RGBA alpha or maskA/ maskB/)."
-)
+    "--data", help="Folder with trainA/ and trainB/ (masks: RGBA alpha or maskA/ maskB/).",
+)  # fmt: skip
 @click.option(
-    "--out", required=True, help="Run folder, e.g. runs/portrait (must be new unless --resume)."
-)
+    "--out", required=True, help="Run folder, e.g. runs/portrait (must be new unless --resume).",
+)  # fmt: skip
 @click.option("--resume", is_flag=True, help="Continue the run in --out from checkpoints/last.pt.")
 @click.option("--dry-run", is_flag=True, help="Print the resolved config as JSON and exit.")
 @click.option("--name", help="Run name (default: the --out folder's name).")
@@ -31,8 +31,8 @@ from dof_cli.errors import UserErrors
 @click.option("--batch-size", type=int, help="Images per step (paper: 1).")
 @click.option("--size", type=int, help="Training crop in pixels, a multiple of 4 (default 256).")
 @click.option(
-    "--load-size", type=int, help="Shorter side before the crop (default 286/256 of --size)."
-)
+    "--load-size", type=int, help="Shorter side before the crop (default 286/256 of --size).",
+)  # fmt: skip
 @click.option("--flip/--no-flip", default=None, help="Random horizontal mirroring (default on).")
 @click.option("--workers", type=int, help="Data-loading processes (default 2).")
 @device_option
@@ -49,30 +49,26 @@ from dof_cli.errors import UserErrors
 @click.option("--seed", type=int, help="Seed of every random draw (default 0).")
 @click.option("--deterministic/--no-deterministic", default=None, help="Deterministic kernels.")
 @click.option(
-    "--precision",
-    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-    help="Autocast dtype of forward passes and losses (default auto: bf16 where the device "
-    "has native bf16, else fp32; fp16 is CUDA only). Weights and checkpoints stay fp32.",
-)
+    "--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    help="Autocast dtype of forward passes and losses (default auto: bf16 where the device has "
+    "native bf16, else fp32; fp16 is CUDA only). Weights and checkpoints stay fp32.",
+)  # fmt: skip
 @click.option(
-    "--channels-last/--no-channels-last", default=None, help="NHWC memory layout (default off)."
-)
+    "--channels-last/--no-channels-last", default=None, help="NHWC memory layout (default off).",
+)  # fmt: skip
 @click.option(
-    "--compile/--no-compile", default=None, help="torch.compile the four networks (default off)."
-)
+    "--compile/--no-compile", default=None, help="torch.compile the four networks (default off).",
+)  # fmt: skip
 @click.option("--max-steps", type=int, help="Stop (with a checkpoint) after this global step.")
 @click.option("--sample-every", type=int, help="Write a sample grid every N steps (default 500).")
 @click.option("--checkpoint-every", type=int, help="Write last.pt every N steps (default 2000).")
 @click.option(
-    "--keep-checkpoints", type=int, help="Keep only the last N epoch checkpoints (0: all)."
-)
+    "--keep-checkpoints", type=int, help="Keep only the last N epoch checkpoints (0: all).",
+)  # fmt: skip
 @click.option(
-    "--nproc",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
+    "--nproc", type=click.IntRange(min=1), default=1,
     help="Training processes on this machine (DDP through torchrun; one GPU each on CUDA).",
-)
+)  # fmt: skip
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 def main(**options: Any) -> None:
     """Train CycleGAN with the paper's mask loss and overlay; writes config, log, samples and

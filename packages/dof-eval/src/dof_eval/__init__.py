@@ -53,7 +53,7 @@ from dof_eval.paired_score import (
 from dof_eval.paired_train import TrainSetConfig, build_train_set
 from dof_eval.photos import EvalPhoto, find_photos
 from dof_eval.realism import extract_features, feature_statistics, fid, fid_from_statistics, kid
-from dof_eval.render import RenderSet, render_columns
+from dof_eval.render import RenderSet, on_device, render_columns
 from dof_eval.report import ReportFiles, build_report
 from dof_eval.samples import sample_progression, sample_steps
 from dof_eval.subject import (
@@ -117,6 +117,7 @@ __all__ = [
     "load_paired",
     "masked_psnr",
     "masked_ssim",
+    "on_device",
     "paired_gallery",
     "paired_markdown",
     "plot_curves",

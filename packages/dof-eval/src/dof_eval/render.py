@@ -47,6 +47,16 @@ OnError = Callable[[Path, str], None]
 RESERVED = ("input", "mask", "ignore")
 
 
+def on_device(fn: Callable[..., Tensor], device: str | torch.device) -> Callable[..., Tensor]:
+    """Run a renderer or segmenter on ``device``: its tensor arguments are moved there, its
+    result comes back as float32 on the CPU, where dof-eval keeps its images."""
+
+    def call(*tensors: Tensor) -> Tensor:
+        return fn(*(t.to(device) for t in tensors)).float().cpu()
+
+    return call
+
+
 def slug(label: str) -> str:
     """A folder name for a column label: 'run 1 + overlay' -> 'run-1-overlay'."""
     text = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")

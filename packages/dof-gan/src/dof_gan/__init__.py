@@ -30,11 +30,14 @@ from dof_gan.errors import (
 )
 from dof_gan.inference import (
     GeneratorInfo,
+    Renderer,
     apply_to_photo,
+    as_renderers,
     export_generator,
     find_mask,
     load_generator,
     load_generator_with_info,
+    load_renderers,
     translate,
 )
 from dof_gan.losses import (
@@ -85,6 +88,7 @@ __all__ = [
     "MaskOverlay",
     "PatchDiscriminator",
     "Preset",
+    "Renderer",
     "ResnetGenerator",
     "RunFolderError",
     "ShapeError",
@@ -95,6 +99,7 @@ __all__ = [
     "VGGFeatures",
     "WeightsError",
     "apply_to_photo",
+    "as_renderers",
     "build_discriminator",
     "build_generator",
     "build_vgg",
@@ -113,6 +118,7 @@ __all__ = [
     "identity_loss",
     "load_generator",
     "load_generator_with_info",
+    "load_renderers",
     "load_run_config",
     "mask_loss",
     "mask_overlay",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from torch import Tensor, nn
 
 import dof_io
 from dof_gan.checkpoint import load_checkpoint
-from dof_gan.config import GeneratorConfig
+from dof_gan.config import PRESETS, GeneratorConfig
 from dof_gan.errors import CheckpointError, ConfigError, ShapeError
 from dof_gan.losses import mask_overlay
 from dof_gan.networks import ResnetGenerator
@@ -52,6 +53,13 @@ class GeneratorInfo:
     preset: str | None
     overlay_at_test: bool
     step: int | None
+
+    @property
+    def overlay(self) -> bool:
+        """Whether its outputs are worth showing with the overlay (eq. 13): meant to be used
+        with it, or its preset trains with it."""
+        preset = PRESETS.get(self.preset or "")
+        return self.overlay_at_test or (preset is not None and preset.mask_overlay)
 
 
 def sidecar_path(weights: str | Path) -> Path:
@@ -277,3 +285,38 @@ def apply_to_photo(
     if mask_t is not None:
         results["overlay"] = mask_overlay(plain, image.to(plain.device), mask_t.to(plain.device))
     return {key: tensor_to_image(value) for key, value in results.items()}
+
+
+#: (image, mask) -> image, the callable benchmarks and galleries take (dof_eval's Renderer).
+Renderer = Callable[[Tensor, Tensor], Tensor]
+
+
+def as_renderers(generator: nn.Module, label: str, *, overlay: bool) -> dict[str, Renderer]:
+    """A generator as image functions for benchmarks and galleries (``dof_eval``).
+
+    Args:
+        generator: from :func:`load_generator`.
+        label: the name of its row or column.
+        overlay: add ``"<label> + overlay"``: the output with the input's person put back
+            (eq. 13).
+
+    Returns:
+        ``{label: (image, mask) -> G(image)}`` (the mask is ignored), plus the overlay entry;
+        each takes (B, 3, H, W) images and (B, 1, H, W) masks in [0, 1] on any device and
+        returns (B, 3, H, W) float32 in [0, 1] on the CPU.
+    """
+    renderers: dict[str, Renderer] = {label: lambda x, m: translate(generator, x).cpu()}
+    if overlay:
+        renderers[f"{label} + overlay"] = lambda x, m: translate(
+            generator, x, mask=m, overlay=True
+        ).cpu()
+    return renderers
+
+
+def load_renderers(
+    path: str | Path, label: str, *, device: str | torch.device = "cpu"
+) -> dict[str, Renderer]:
+    """:func:`as_renderers` of the G: A -> B generator at ``path`` (run folder, ``.pt`` or
+    ``.safetensors``), with the overlay entry where :attr:`GeneratorInfo.overlay` says so."""
+    generator, info = load_generator_with_info(path, direction="AtoB", device=device)
+    return as_renderers(generator, label, overlay=info.overlay)
