@@ -6,26 +6,19 @@ Wiring only: dof_gan loads, translates and exports; this module walks the files 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from dof_cli.common import (
-    DIR,
-    NEW_FILE,
-    BatchReport,
-    device_option,
-    lock_output,
-    out_dir_option,
-    progress,
-    resolve_device,
-)
+from dof_cli.common import DIR, NEW_FILE, device_option, out_dir_option, resolve_device, run_photos
+
+if TYPE_CHECKING:
+    from dof_io import PlannedPhoto
 
 _DIRECTION = click.option(
-    "--direction",
-    type=click.Choice(["AtoB", "BtoA"]),
-    default="AtoB",
+    "--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB",
     help="AtoB: G, ordinary -> shallow depth of field; BtoA: F.",
-)
+)  # fmt: skip
 
 
 @click.command()
@@ -68,39 +61,22 @@ def apply(
     import dof_io
     from dof_gan import DofGanError, apply_to_photo, find_mask, load_generator_with_info
 
-    try:
-        generator, info = load_generator_with_info(
-            checkpoint, direction=direction, device=resolve_device(device)
-        )
-    except DofGanError as err:
-        raise click.ClickException(str(err)) from err
+    device = resolve_device(device)
+    generator, info = load_generator_with_info(checkpoint, direction=direction, device=device)
     if info.overlay_at_test and not (overlay or both):
         click.echo(f"note: {info.preset} models are meant to be used with --overlay", err=True)
+
+    def work(planned: PlannedPhoto) -> None:
+        mask = find_mask(planned.photo, masks) if (overlay or both) else None
+        images = apply_to_photo(generator, planned.photo, mask=mask, overlay=overlay, both=both,
+                                max_memory=int(max_memory * 2**30))  # fmt: skip
+        for key, image in images.items():
+            dof_io.write_rgb(planned.targets[key] if both else planned.target, image)
+
     tails = {"plain": ".png", "overlay": "_overlay.png"} if both else {"": ".png"}
-    paths = dof_io.expand_inputs(photos)
-    lock_output(out)
-    plan = dof_io.plan_outputs(
-        paths, out, tails=tails, protected=dof_io.protected_inputs(paths, [masks]),
-        overwrite=overwrite,
-    )  # fmt: skip
-    report = BatchReport(skipped=len(plan.skipped))
-    for photo, reason in plan.refused:
-        report.fail(photo, reason)
-    for planned in progress(plan.todo, desc="translating"):
-        photo = planned.photo
-        try:
-            mask = find_mask(photo, masks) if (overlay or both) else None
-            images = apply_to_photo(generator, photo, mask=mask, overlay=overlay, both=both,
-                                    max_memory=int(max_memory * 2**30))  # fmt: skip
-            for key, image in images.items():
-                dof_io.write_rgb(planned.targets[key] if both else planned.target, image)
-        except dof_io.ImageReadError as err:
-            report.fail(photo, err.reason if err.path == photo else str(err))
-        except (dof_io.DofIOError, DofGanError, OSError, RuntimeError, ValueError) as err:
-            report.fail(photo, str(err))
-        else:
-            report.done += 1
-    report.finish(f"photos translated into {out}")
+    failures = (dof_io.DofIOError, DofGanError, OSError, RuntimeError, ValueError)
+    run_photos(photos, out, work, desc="translating", what=f"photos translated into {out}",
+               tails=tails, reads=[masks], overwrite=overwrite, failures=failures)  # fmt: skip
 
 
 @click.command()
@@ -113,10 +89,7 @@ def apply(
 @click.option("--half", is_flag=True, help="Store float16 weights (half the size).")
 def export(source: Path, out: Path, direction: str, half: bool) -> None:
     """Export the generator of SOURCE (a run folder or checkpoint .pt) as safetensors."""
-    from dof_gan import DofGanError, export_generator
+    from dof_gan import export_generator
 
-    try:
-        path = export_generator(source, out, direction=direction, half=half)
-    except DofGanError as err:
-        raise click.ClickException(str(err)) from err
+    path = export_generator(source, out, direction=direction, half=half)
     click.echo(f"wrote {path} and {path.with_suffix('.json')}")

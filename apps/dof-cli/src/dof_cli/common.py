@@ -11,17 +11,21 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from tqdm import tqdm
 
+if TYPE_CHECKING:
+    from dof_io import PlannedPhoto
+
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
 
-#: click path types: an existing folder, an existing file, a file to write
+#: click path types: an existing folder or file, a folder or file to write
 DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+NEW_DIR = click.Path(file_okay=False, path_type=Path)
 NEW_FILE = click.Path(dir_okay=False, path_type=Path)
 #: click settings of `dof` and `dof-train`; their subcommands inherit them.
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -42,7 +46,7 @@ def lock_output(folder: Path) -> None:
 def out_dir_option(help: str, *, dest: str = "out_dir") -> Callable[[F], F]:
     """The `-o/--out DIR` option every file-writing subcommand takes (required)."""
     return click.option(
-        "-o", "--out", dest, required=True, type=click.Path(file_okay=False, path_type=Path),
+        "-o", "--out", dest, required=True, type=NEW_DIR,
         help=help,
     )  # fmt: skip
 
@@ -177,3 +181,42 @@ class BatchReport:
             for path, reason in self.failures:
                 click.echo(f"  {path}: {reason}", err=True)
             raise SystemExit(1)
+
+
+def run_photos(
+    photos: tuple[Path, ...],
+    out_dir: Path,
+    work: Callable[[PlannedPhoto], None],
+    *,
+    desc: str,
+    what: str,
+    tails: dict[str, str],
+    reads: Iterable[Path | None] = (),
+    overwrite: bool = False,
+    failures: tuple[type[BaseException], ...] = (),
+) -> None:
+    """The photo loop of `dof smooth` and `dof apply`: expand PHOTOS, hold OUT, plan the outputs
+    (``dof_io.plan_outputs``: never over a photo or the files in ``reads``, finished ones
+    skipped), ``work`` on each planned photo, a failure recorded with its reason, the report
+    (``what`` was done, e.g. "photos written to OUT")."""
+    import dof_io
+
+    paths = dof_io.expand_inputs(photos)
+    lock_output(out_dir)
+    protected = dof_io.protected_inputs(paths, reads)
+    plan = dof_io.plan_outputs(
+        paths, out_dir, tails=tails, protected=protected, overwrite=overwrite
+    )
+    report = BatchReport(skipped=len(plan.skipped))
+    for photo, reason in plan.refused:
+        report.fail(photo, reason)
+    caught: tuple[type[BaseException], ...] = (dof_io.ImageReadError, *failures)
+    for planned in progress(plan.todo, desc=desc):
+        try:
+            work(planned)
+        except caught as err:
+            own = isinstance(err, dof_io.ImageReadError) and err.path == planned.photo
+            report.fail(planned.photo, getattr(err, "reason", "") if own else str(err))
+        else:
+            report.done += 1
+    report.finish(what)

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dof_cli.common import DIR, NEW_FILE, BatchReport, progress_callback, resolve_device
+from dof_cli.common import DIR, NEW_DIR, NEW_FILE, BatchReport, progress_callback, resolve_device
 
 if TYPE_CHECKING:
     import dof_data
 
 root_option = click.option(
-    "--root", type=click.Path(file_okay=False, path_type=Path), default="dof-dataset",
+    "--root", type=NEW_DIR, default="dof-dataset",
     envvar="DOF_DATA_ROOT", help="Dataset folder: manifest.sqlite and images/ (env DOF_DATA_ROOT).",
 )  # fmt: skip
 
@@ -248,9 +248,7 @@ def filter_(
 
 @data.command()
 @root_option
-@click.option(
-    "--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder [default: ROOT/prepared]",
-)  # fmt: skip
+@click.option("--out", type=NEW_DIR, help="Output folder [default: ROOT/prepared]")
 @click.option("--size", type=click.IntRange(min=8), default=256)
 @click.option("--seed", type=int, default=0)
 @click.option("--test-a", type=click.IntRange(min=0), default=100)

@@ -12,22 +12,23 @@ is refused.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dof_cli.common import (
     DIR,
-    BatchReport,
     device_option,
     load_segmenter,
-    lock_output,
     max_memory_option,
     out_dir_option,
-    progress,
     resolve_device,
+    run_photos,
     segmenter_options,
 )
+
+if TYPE_CHECKING:
+    from dof_io import PlannedPhoto
 
 METHODS = ("box", "gaussian", "lens")
 COMPOSITES = ("paste", "halo_free")
@@ -108,32 +109,16 @@ def smooth(
     import torch
 
     import dof_smooth
-    from dof_io import (
-        ImageReadError,
-        check_memory,
-        expand_inputs,
-        plan_outputs,
-        protected_inputs,
-        write_rgb,
-    )
+    from dof_io import check_memory, write_rgb
 
     device = resolve_device(device)
     model = load_segmenter(segmenter, device, refine, **backend) if segmenter else None
-    failures: tuple[type[BaseException], ...] = (ImageReadError, OSError, ValueError)
-    failures += (MemoryError, torch.OutOfMemoryError)  # one photo too large: skip it, go on
+    failures: tuple[type[BaseException], ...] = (OSError, ValueError, MemoryError)
+    failures += (torch.OutOfMemoryError,)  # one photo too large: skip it, go on
     if model is not None:
         import dof_seg
 
         failures += (dof_seg.DofSegError,)
-    paths = expand_inputs(photos)
-    lock_output(out_dir)
-    plan = plan_outputs(
-        paths, out_dir, tails={"": f".{fmt}"}, overwrite=overwrite,
-        protected=protected_inputs(paths, (masks_dir, depths)),
-    )  # fmt: skip
-    report = BatchReport(skipped=len(plan.skipped))
-    for photo, reason in plan.refused:
-        report.fail(photo, reason)
     options = {
         "method": method, "radius": radius, "composite": composite, "blades": blades,
         "highlights": highlights, "disparity": disparity,
@@ -141,18 +126,15 @@ def smooth(
     per_pixel = dof_smooth.MEMORY_PER_PIXEL[method] * (
         dof_smooth.DEPTH_MEMORY_FACTOR if depths else 1
     )
-    for planned in progress(plan.todo, desc="smooth"):
-        photo = planned.photo
-        try:
-            check_memory(photo, bytes_per_pixel=per_pixel, budget=max_memory, what=f"{method} blur")
-            pixels = _render(photo, model, masks_dir, depths, device, options)
-            write_rgb(planned.target, pixels)
-        except failures as err:
-            own = isinstance(err, ImageReadError) and err.path == photo
-            report.fail(photo, err.reason if isinstance(err, ImageReadError) and own else str(err))
-        else:
-            report.done += 1
-    report.finish(f"photos written to {out_dir}")
+
+    def work(planned: PlannedPhoto) -> None:
+        check_memory(planned.photo, bytes_per_pixel=per_pixel, budget=max_memory,
+                     what=f"{method} blur")  # fmt: skip
+        write_rgb(planned.target, _render(planned.photo, model, masks_dir, depths, device, options))
+
+    run_photos(photos, out_dir, work, desc="smooth", what=f"photos written to {out_dir}",
+               tails={"": f".{fmt}"}, reads=(masks_dir, depths), overwrite=overwrite,
+               failures=failures)  # fmt: skip
 
 
 def _render(
