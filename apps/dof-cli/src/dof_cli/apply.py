@@ -42,17 +42,9 @@ _DIRECTION = click.option(
 @_DIRECTION
 @device_option
 def apply(
-    checkpoint: Path,
-    photos: tuple[Path, ...],
-    out: Path,
-    overlay: bool,
-    masks: Path | None,
-    both: bool,
-    overwrite: bool,
-    max_memory: float,
-    direction: str,
-    device: str,
-) -> None:
+    checkpoint: Path, photos: tuple[Path, ...], out: Path, overlay: bool, masks: Path | None,
+    both: bool, overwrite: bool, max_memory: float, direction: str, device: str,
+) -> None:  # fmt: skip
     """Translate PHOTOS (files or folders) at full size with a trained generator.
 
     Outputs are PNGs named after the photos. A photo that fails is reported and skipped.

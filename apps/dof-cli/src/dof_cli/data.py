@@ -1,4 +1,5 @@
-"""`dof data`: build the unpaired dataset (scrape, import, dedup, filter, prepare, credits).
+"""`dof data`: build the unpaired dataset (scrape, import, dedup, filter, prepare, credits) and
+the synthetic one (synth).
 
 Wiring only: the work is in dof_data. Every subcommand takes --root, the dataset folder that
 holds manifest.sqlite and images/ (default ./dof-dataset, or $DOF_DATA_ROOT).
@@ -12,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dof_cli.common import DIR, NEW_DIR, NEW_FILE, BatchReport, progress_callback, resolve_device
+from dof_cli.common import (
+    DIR,
+    NEW_DIR,
+    NEW_FILE,
+    BatchReport,
+    lock_output,
+    out_dir_option,
+    progress_callback,
+    resolve_device,
+)
 
 if TYPE_CHECKING:
     import dof_data
@@ -214,17 +224,9 @@ def _person_filter(
     help="What was removed and why, .csv or .md [default: ROOT/filter-report.md]",
 )  # fmt: skip
 def filter_(
-    root: Path,
-    monochrome: bool,
-    max_chroma: float,
-    small: bool,
-    min_side: int,
-    person: bool | None,
-    min_person: float,
-    camera: str | None,
-    device: str,
-    report: Path | None,
-) -> None:
+    root: Path, monochrome: bool, max_chroma: float, small: bool, min_side: int,
+    person: bool | None, min_person: float, camera: str | None, device: str, report: Path | None,
+) -> None:  # fmt: skip
     """Mark unfit photos: black-and-white, too small, no person, wrong camera."""
     from dof_data import filter_camera, filter_monochrome, filter_small, write_report
 
@@ -302,10 +304,34 @@ def credits(root: Path, out: Path | None) -> None:
     click.echo(f"credits: {path}")
 
 
-def _add_synth() -> None:
-    from dof_cli.synth import synth
+@data.command()
+@click.option(
+    "--source", required=True, type=DIR, help="coco-person style: images/ masks/ manifest.csv"
+)
+@out_dir_option("Dataset folder: trainA/ trainB/ testA/ testB/ test/ dataset.json.")
+@click.option(
+    "--n-train", default=2000,
+    help="Items per training domain; 0 builds only the held-out test items (same bytes).",
+)  # fmt: skip
+@click.option("--n-test", default=48, help="Held-out paired test items.")
+@click.option("--test-photos", default=10, help="Source photos kept for the test.")
+@click.option("--size", default=128, help="Side of the square items.")
+@click.option("--radius", default=4.0, help="Defocus disk radius, pixels.")
+@click.option(
+    "--source-scale", default=0.5, help="Scale of the sources before cutting backgrounds."
+)
+@click.option("--seed", default=0)
+def synth(source: Path, out_dir: Path, **config: Any) -> None:
+    """The synthetic unpaired training set (dof_eval.build_train_set), with a known answer for
+    its held-out test items.
 
-    data.add_command(synth)
+    \b
+    A = real people over real backgrounds, sharp; B = the same construction with the
+    background defocused by a lens disk in linear light (never the same person-background
+    pair as an A item). Test items come from source photos no training item uses.
+    """
+    import dof_eval
 
-
-_add_synth()
+    lock_output(out_dir)
+    index = dof_eval.build_train_set(source, out_dir, dof_eval.TrainSetConfig(**config))
+    click.echo(f"dataset: {index} (held-out paired test items: {index.parent / 'test'})")

@@ -99,22 +99,11 @@ def _smoothing(device: str, methods: dict[str, dict[str, Any]]) -> dict[str, Ren
 @refine_option
 @device_option
 def report(
-    run_dirs: tuple[Path, ...],
-    test_dir: Path,
-    out_dir: Path,
-    size: int,
-    limit: int | None,
-    manifest: Path | None,
-    real_b: Path | None,
-    realism: str,
-    segmenter: str,
-    score_segmenter: bool,
-    baselines: bool,
-    smoothing: float,
-    refine: str | None,
-    device: str,
+    run_dirs: tuple[Path, ...], test_dir: Path, out_dir: Path, size: int, limit: int | None,
+    manifest: Path | None, real_b: Path | None, realism: str, segmenter: str, score_segmenter: bool,
+    baselines: bool, smoothing: float, refine: str | None, device: str,
     generators: tuple[tuple[str, Path], ...] = (),
-) -> None:
+) -> None:  # fmt: skip
     """Curves, gallery and metrics of training runs and the smoothing baselines.
 
     RUN_DIRS are dof-train run folders (their generators G: A -> B are applied to the test
@@ -129,14 +118,10 @@ def report(
     runs = [dof_eval.read_run(d) for d in run_dirs]
     photos = dof_eval.find_photos(test_dir, manifest)[:limit]
     extractor = dof_eval.get_extractor(realism, device) if real_b is not None else None
-    renderers = _smoothing(
-        device, {k: {"method": v} for k, v in BASELINES.items()} if baselines else {}
-    )
-    for label, path in [
-        *((run.label, d) for run, d in zip(runs, run_dirs, strict=True)),
-        *generators,
-    ]:
-        renderers.update(dof_gan.load_renderers(path, label, device=device))
+    renderers = _smoothing(device, {k: {"method": v} for k, v in BASELINES.items() if baselines})
+    labelled = [*((run.label, d) for run, d in zip(runs, run_dirs, strict=True)), *generators]
+    for label, path in labelled:  # G alone and, where the preset uses it, with the overlay
+        renderers |= dof_gan.load_renderers(path, label, device=device)
     if not renderers:
         raise click.UsageError("nothing to show: give RUN_DIRS or leave --baselines on")
     segment = None
@@ -208,26 +193,11 @@ def report(
 @refine_option
 @device_option
 def paired_bench(
-    out_dir: Path,
-    n: int,
-    size: int,
-    radius: float,
-    seed: int,
-    methods: str,
-    composites: str,
-    mask_sources: str,
-    method_radius: float | None,
-    band: int,
-    docs: Path | None,
-    docs_block: str,
-    refine: str | None,
-    device: str,
-    source: Path | None,
-    paired_dir: Path | None,
-    generators: tuple[Path, ...],
-    all_scores: bool,
-    gallery: int,
-) -> None:
+    out_dir: Path, n: int, size: int, radius: float, seed: int, methods: str, composites: str,
+    mask_sources: str, method_radius: float | None, band: int, docs: Path | None, docs_block: str,
+    refine: str | None, device: str, source: Path | None, paired_dir: Path | None,
+    generators: tuple[Path, ...], all_scores: bool, gallery: int,
+) -> None:  # fmt: skip
     """Build the paired benchmark (real people over real backgrounds, known defocus) and score
     every smoothing method x composite x mask source against it; prints a Markdown table.
 
@@ -254,15 +224,17 @@ def paired_bench(
         radius, n = config.radius, len(paired.ids)
     r = radius if method_radius is None else method_radius
     renderers: dict[str, Renderer] = {"none (input)": lambda x, m: x}
-    renderers |= _smoothing(device, {f"{method} + {mode}": {"method": method, "radius": r,
-                            "composite": mode} for method in chosen for mode in modes})  # fmt: skip
+    grid = {f"{m} + {c}": {"method": m, "radius": r, "composite": c} for m in chosen for c in modes}
+    renderers |= _smoothing(device, grid)
     gans: dict[str, Renderer] = {}
     for g in generators:  # mask-free rows (G alone) and, where the preset uses it, the overlay
         gans |= dof_gan.load_renderers(g, f"GAN {g.name if g.is_dir() else g.stem}", device=device)
     renderers |= gans
     mask_free = {"none (input)", *(label for label in gans if not label.endswith(" + overlay"))}
-    masks = {k: None if k == "gt" else dof_eval.on_device(load_segmenter(k, device, refine), device)
-             for k in sources}  # fmt: skip
+    masks = {
+        k: None if k == "gt" else dof_eval.on_device(load_segmenter(k, device, refine), device)
+        for k in sources
+    }
     rows = dof_eval.run_paired(
         paired, renderers, masks, band=band, mask_free=mask_free,
         progress=lambda ids: progress(ids, desc="score", total=n),

@@ -77,19 +77,10 @@ def seg() -> None:
 @max_memory_option
 @device_option
 def run(
-    photos: tuple[Path, ...],
-    out_dir: Path,
-    segmenter: str,
-    batch_size: int,
-    overwrite: bool,
-    device: str,
-    threshold: float | None,
-    keep: str,
-    fill_holes: float,
-    max_memory: int,
-    refine: str | None,
-    **backend: Any,
-) -> None:
+    photos: tuple[Path, ...], out_dir: Path, segmenter: str, batch_size: int, overwrite: bool,
+    device: str, threshold: float | None, keep: str, fill_holes: float, max_memory: int,
+    refine: str | None, **backend: Any,
+) -> None:  # fmt: skip
     """Write DIR/<stem>.png for each photo; photos whose mask exists are skipped (resume)."""
     import dof_seg
     from dof_io import expand_inputs
@@ -167,15 +158,9 @@ def evaluate(
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR from its checkpoint.")
 @device_option
 def train(
-    photos_dir: Path,
-    masks_dir: Path,
-    run_dir: Path,
-    encoder_weights: str,
-    device: str,
-    dry_run: bool,
-    resume: bool,
-    **fields: Any,
-) -> None:
+    photos_dir: Path, masks_dir: Path, run_dir: Path, encoder_weights: str, device: str,
+    dry_run: bool, resume: bool, **fields: Any,
+) -> None:  # fmt: skip
     """Fine-tune DeepLabV3+ on PHOTOS_DIR and MASKS_DIR (matched by stem) into RUN_DIR."""
     from dof_seg import DofSegError, TrainConfig, train_deeplabv3plus
 

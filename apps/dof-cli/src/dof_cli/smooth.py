@@ -81,24 +81,11 @@ def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
 @max_memory_option
 @device_option
 def smooth(
-    photos: tuple[Path, ...],
-    masks_dir: Path | None,
-    segmenter: str | None,
-    out_dir: Path,
-    method: str,
-    radius: float | None,
-    composite: str | None,
-    blades: int,
-    highlights: float,
-    depths: Path | None,
-    disparity: bool,
-    fmt: str,
-    refine: str | None,
-    overwrite: bool,
-    max_memory: int,
-    device: str,
-    **backend: Any,
-) -> None:
+    photos: tuple[Path, ...], masks_dir: Path | None, segmenter: str | None, out_dir: Path,
+    method: str, radius: float | None, composite: str | None, blades: int, highlights: float,
+    depths: Path | None, disparity: bool, fmt: str, refine: str | None, overwrite: bool,
+    max_memory: int, device: str, **backend: Any,
+) -> None:  # fmt: skip
     """Blur the background of PHOTOS (files or folders), keeping the people sharp."""
     if (masks_dir is None) == (segmenter is None):
         raise click.UsageError("give exactly one of --masks DIR and --segmenter NAME")
@@ -138,13 +125,9 @@ def smooth(
 
 
 def _render(
-    photo: Path,
-    model: Any,
-    masks_dir: Path | None,
-    depths: Path | None,
-    device: str,
+    photo: Path, model: Any, masks_dir: Path | None, depths: Path | None, device: str,
     options: dict[str, Any],
-) -> Any:
+) -> Any:  # fmt: skip
     """One photo through dof_smooth.portrait_blur -> (H, W, 3) uint8 array."""
     import torch
 

@@ -81,7 +81,6 @@ def main(**options: Any) -> None:
     """
     from dof_gan import (
         ConfigError,
-        DofGanError,
         config_from_options,
         config_to_json,
         load_run_config,
@@ -90,8 +89,7 @@ def main(**options: Any) -> None:
     )
 
     resume, dry_run = options.pop("resume"), options.pop("dry_run")
-    progress = not options.pop("no_progress")
-    nproc = options.pop("nproc")
+    progress, nproc = not options.pop("no_progress"), options.pop("nproc")
     options["device"] = resolve_device(options["device"])
     if options["data"] is not None:
         options["data"] = str(Path(options["data"]).expanduser().absolute())
@@ -100,10 +98,8 @@ def main(**options: Any) -> None:
             config = resume_config(load_run_config(options["out"]), options)
         else:
             config = config_from_options(options)
-    except ConfigError as err:
+    except ConfigError as err:  # the options do not make a config: a usage error
         raise click.UsageError(str(err)) from err
-    except DofGanError as err:
-        raise click.ClickException(str(err)) from err
     if dry_run:
         click.echo(config_to_json(config), nl=False)
         return
@@ -111,16 +107,11 @@ def main(**options: Any) -> None:
         from dof_gan.distributed import launch
 
         raise SystemExit(launch(config, options["out"], nproc, resume=resume, progress=progress))
-    try:
-        result = train(config, options["out"], resume=resume, progress=progress)
-    except DofGanError as err:
-        raise click.ClickException(str(err)) from err
+    result = train(config, options["out"], resume=resume, progress=progress)
     if result.finished:
         click.echo(
             f"finished {config.name}: {result.step} steps, {result.epoch} epochs in {result.run}"
         )
     else:
-        click.echo(
-            f"stopped at step {result.step} with a checkpoint; continue with "
-            f"dof-train --out {result.run} --resume"
-        )
+        click.echo(f"stopped at step {result.step} with a checkpoint; continue with "
+                   f"dof-train --out {result.run} --resume")  # fmt: skip
