@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dof_io import plan_outputs, protected_inputs
+import pytest
+
+from dof_io import (
+    ImageReadError,
+    PhotoEvent,
+    PlannedPhoto,
+    plan_outputs,
+    protected_inputs,
+    run_planned,
+)
 
 
 def _touch(path: Path) -> Path:
@@ -57,3 +66,36 @@ def test_finished_photos_are_skipped_unless_overwrite(tmp_path: Path) -> None:
     assert plan.skipped == [a] and [p.photo for p in plan.todo] == [b]
     plan = plan_outputs([a, b], tmp_path / "out", tails=tails, overwrite=True)
     assert not plan.skipped and len(plan.todo) == 2
+
+
+def test_run_planned_reports_every_photo_and_goes_on_past_failures(tmp_path: Path) -> None:
+    photos = [_touch(tmp_path / "in" / f"{n}.jpg") for n in ("a", "b", "c", "d", "e")]
+    _touch(tmp_path / "out" / "a.png")  # finished: skipped
+    plan = plan_outputs([*photos, tmp_path / "other" / "b.jpg"], tmp_path / "out")
+    written = []
+
+    def work(planned: PlannedPhoto) -> None:
+        name = planned.photo.stem
+        if name == "b":
+            raise ImageReadError(planned.photo, "not an image file")  # about the photo itself
+        if name == "c":
+            raise ImageReadError(tmp_path / "masks" / "c.png", "no mask")  # about another file
+        if name == "d":
+            raise ValueError("too small")
+        written.append(planned.target.name)
+
+    events = list(run_planned(plan, work, failures=(ValueError,)))
+    assert events == [
+        PhotoEvent(photos[0], "skipped"),
+        PhotoEvent(tmp_path / "other" / "b.jpg", "failed",
+                   f"{photos[1]} also writes {tmp_path / 'out' / 'b.png'}; rename one of them"),
+        PhotoEvent(photos[1], "failed", "not an image file"),
+        PhotoEvent(photos[2], "failed", f"{tmp_path / 'masks' / 'c.png'}: no mask"),
+        PhotoEvent(photos[3], "failed", "too small"),
+        PhotoEvent(photos[4], "done"),
+    ]  # fmt: skip
+    assert written == ["e.png"]
+    # an error that is not a photo's fault is a bug: it stops the job
+    plan = plan_outputs(photos[4:], tmp_path / "out", overwrite=True)
+    with pytest.raises(ZeroDivisionError):
+        list(run_planned(plan, lambda planned: 1 / 0))

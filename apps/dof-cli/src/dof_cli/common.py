@@ -17,7 +17,7 @@ import click
 from tqdm import tqdm
 
 if TYPE_CHECKING:
-    from dof_io import PlannedPhoto
+    from dof_io import PhotoEvent, PlannedPhoto
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
@@ -168,6 +168,17 @@ class BatchReport:
         self.failures.append((path, reason))
         tqdm.write(f"skipped {path}: {reason}")
 
+    def record(self, events: Iterable[PhotoEvent]) -> BatchReport:
+        """Count a batch job's ``dof_io.PhotoEvent`` stream (dof_io.run_planned, dof_seg)."""
+        for event in events:
+            if event.status == "failed":
+                self.fail(event.photo, event.reason)
+            elif event.status == "skipped":
+                self.skipped += 1
+            else:
+                self.done += 1
+        return self
+
     def finish(self, what: str) -> None:
         """Print the summary; exit with status 1 when any file failed."""
         parts = [f"{self.done} {what}"]
@@ -196,9 +207,8 @@ def run_photos(
     failures: tuple[type[BaseException], ...] = (),
 ) -> None:
     """The photo loop of `dof smooth` and `dof apply`: expand PHOTOS, hold OUT, plan the outputs
-    (``dof_io.plan_outputs``: never over a photo or the files in ``reads``, finished ones
-    skipped), ``work`` on each planned photo, a failure recorded with its reason, the report
-    (``what`` was done, e.g. "photos written to OUT")."""
+    (``dof_io.plan_outputs``: never over a photo or the files in ``reads``), ``work`` on each
+    planned photo (``dof_io.run_planned``), and report (``what`` was done)."""
     import dof_io
 
     paths = dof_io.expand_inputs(photos)
@@ -207,16 +217,6 @@ def run_photos(
     plan = dof_io.plan_outputs(
         paths, out_dir, tails=tails, protected=protected, overwrite=overwrite
     )
-    report = BatchReport(skipped=len(plan.skipped))
-    for photo, reason in plan.refused:
-        report.fail(photo, reason)
-    caught: tuple[type[BaseException], ...] = (dof_io.ImageReadError, *failures)
-    for planned in progress(plan.todo, desc=desc):
-        try:
-            work(planned)
-        except caught as err:
-            own = isinstance(err, dof_io.ImageReadError) and err.path == planned.photo
-            report.fail(planned.photo, getattr(err, "reason", "") if own else str(err))
-        else:
-            report.done += 1
-    report.finish(what)
+    events = dof_io.run_planned(plan, work, failures=failures)
+    total = len(plan.todo) + len(plan.skipped) + len(plan.refused)  # this process's share
+    BatchReport().record(progress(events, desc=desc, total=total)).finish(what)

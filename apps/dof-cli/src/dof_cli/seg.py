@@ -89,19 +89,13 @@ def run(
     model = load_segmenter(segmenter, device, refine, **backend)
     paths = expand_inputs(photos)
     lock_output(out_dir)
-    report = BatchReport()
     events = dof_seg.iter_segment_files(
         paths, out_dir, model, batch_size=batch_size, post=post, overwrite=overwrite,
         max_memory=max_memory,
     )  # fmt: skip
-    for event in progress(events, desc="seg", total=len(paths)):
-        if event.status == "failed":
-            report.fail(event.photo, event.reason)
-        elif event.status == "skipped":
-            report.skipped += 1
-        else:
-            report.done += 1
-    report.finish(f"masks written to {out_dir}")
+    BatchReport().record(progress(events, desc="seg", total=len(paths))).finish(
+        f"masks written to {out_dir}"
+    )
 
 
 @seg.command("eval")

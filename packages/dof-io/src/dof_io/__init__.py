@@ -55,10 +55,12 @@ from dof_io.lock import (
 from dof_io.masks import binarize, mask_iou
 from dof_io.outputs import (
     OutputPlan,
+    PhotoEvent,
     PlannedPhoto,
     output_path,
     plan_outputs,
     protected_inputs,
+    run_planned,
 )
 from dof_io.ranks import process_share, rank_share
 from dof_io.runs import RunFolderError
@@ -78,6 +80,7 @@ __all__ = [
     "MemoryBudgetError",
     "OutputError",
     "OutputPlan",
+    "PhotoEvent",
     "PlannedPhoto",
     "RunFolderError",
     "ShapeError",
@@ -115,6 +118,7 @@ __all__ = [
     "read_rgba",
     "remove_temp_files",
     "rgba_image",
+    "run_planned",
     "save_image",
     "to_rgb",
     "weights_error_reason",

@@ -9,16 +9,29 @@ The rules, the same for `dof seg`, `dof smooth` and `dof apply`:
 - a photo whose outputs all exist is skipped unless ``overwrite``, so an interrupted job resumes;
 - under torchrun each process keeps its share of the photos (:mod:`dof_io.ranks`), taken from
   the photos in sorted order after the refusals above, so the shares do not depend on which
-  outputs exist yet and two processes never write the same file.
+  outputs exist yet and two processes never write the same file;
+- a photo that fails is reported with the reason and the job goes on (:func:`run_planned`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, NamedTuple
 
+from dof_io.errors import ImageReadError
 from dof_io.ranks import process_share, rank_share
+
+Status = Literal["done", "skipped", "failed"]
+
+
+class PhotoEvent(NamedTuple):
+    """What happened to one photo of a batch job: "done", "skipped" or "failed" (with why)."""
+
+    photo: Path
+    status: Status
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,3 +138,31 @@ def _refusal(
         if key in owners:
             return f"{owners[key]} also writes {target}; rename one of them"
     return None
+
+
+def run_planned(
+    plan: OutputPlan,
+    work: Callable[[PlannedPhoto], object],
+    *,
+    failures: tuple[type[BaseException], ...] = (),
+) -> Iterator[PhotoEvent]:
+    """Do ``work`` on each photo of ``plan``, one :class:`PhotoEvent` per photo: the skipped and
+    refused ones first, then each photo as it finishes.
+
+    A photo that raises :class:`ImageReadError` or one of ``failures`` is "failed" with the
+    reason (without its path when the error is about the photo itself) and the job goes on;
+    anything else propagates.
+    """
+    yield from (PhotoEvent(photo, "skipped") for photo in plan.skipped)
+    yield from (PhotoEvent(photo, "failed", reason) for photo, reason in plan.refused)
+    caught: tuple[type[BaseException], ...] = (ImageReadError, *failures)
+    for planned in plan.todo:
+        try:
+            work(planned)
+        except caught as err:
+            reason = str(err)
+            if isinstance(err, ImageReadError) and err.path == planned.photo:
+                reason = err.reason
+            yield PhotoEvent(planned.photo, "failed", reason)
+        else:
+            yield PhotoEvent(planned.photo, "done")

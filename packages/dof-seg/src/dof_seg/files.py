@@ -12,7 +12,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -24,8 +23,6 @@ from dof_io.tensors import image_to_tensor
 from dof_seg.base import Segmenter
 from dof_seg.errors import DofSegError
 from dof_seg.postprocess import PostProcessConfig, postprocess
-
-Status = Literal["done", "skipped", "failed"]
 
 #: Peak memory per pixel, in bytes, of one photo through :func:`iter_segment_files` with the
 #: selfie segmenter on the CPU (decode, full-size mask, RGBA write; measured at 3 and 12 MP,
@@ -66,12 +63,9 @@ def _to_tensor(rgb: npt.NDArray[np.uint8], device: torch.device) -> torch.Tensor
     return image_to_tensor(rgb, device=device)[0]  # (3, H, W) in [0, 1]
 
 
-class SegmentEvent(NamedTuple):
-    """What happened to one photo: status "done", "skipped" or "failed" (with the reason)."""
-
-    photo: Path
-    status: Status
-    reason: str = ""
+#: What happened to one photo: "done", "skipped" or "failed" (with the reason); the event every
+#: batch job reports (:class:`dof_io.PhotoEvent`).
+SegmentEvent = dof_io.PhotoEvent
 
 
 @torch.inference_mode()
