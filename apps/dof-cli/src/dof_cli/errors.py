@@ -89,9 +89,5 @@ class UserErrors(click.Command):
             return super().invoke(ctx)
 
 
-class UserErrorGroup(click.Group):
+class UserErrorGroup(UserErrors, click.Group):
     """A click group whose subcommands' user errors end in one line."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        with reported():
-            return super().invoke(ctx)
