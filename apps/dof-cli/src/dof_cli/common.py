@@ -45,10 +45,7 @@ def lock_output(folder: Path) -> None:
 
 def out_dir_option(help: str, *, dest: str = "out_dir") -> Callable[[F], F]:
     """The `-o/--out DIR` option every file-writing subcommand takes (required)."""
-    return click.option(
-        "-o", "--out", dest, required=True, type=NEW_DIR,
-        help=help,
-    )  # fmt: skip
+    return click.option("-o", "--out", dest, required=True, type=NEW_DIR, help=help)
 
 
 def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -97,8 +94,8 @@ def segmenter_options(default: str | None, help: str, *, files: bool = True) -> 
         refine_option,
     ]  # fmt: skip
     if files:
-        help = "precomputed: folder of existing masks named <photo stem>.png."
-        options.insert(-1, click.option("--masks-dir", type=DIR, help=help))
+        masks_help = "precomputed: folder of existing masks named <photo stem>.png."
+        options.insert(-1, click.option("--masks-dir", type=DIR, help=masks_help))
 
     def decorate(command: F) -> F:
         for option in reversed(options):

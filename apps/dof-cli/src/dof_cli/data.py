@@ -89,30 +89,21 @@ def data() -> None:
 @click.option("--retry-failed", is_flag=True, help="Try failed downloads again.")
 def scrape(root: Path, **options: Any) -> None:
     """Search Flickr and download the photos into the manifest (resumable: rerun to go on)."""
-    from dof_data import (
-        FLICKR_REST_URL,
-        ConfigError,
-        DownloadConfig,
-        FlickrClient,
-        RetryPolicy,
-        TokenBucket,
-        load_api_key,
-        queries_from_options,
-    )
-    from dof_data import scrape as run_scrape
+    import dof_data
 
     try:
-        queries = queries_from_options(options)
-    except ConfigError as err:  # the options do not make a query: a usage error
+        queries = dof_data.queries_from_options(options)
+    except dof_data.ConfigError as err:  # the options do not make a query: a usage error
         raise click.UsageError(str(err)) from None
-    retry, timeout = RetryPolicy(attempts=options["attempts"]), options["timeout"]
-    client = FlickrClient(
-        load_api_key(options["key_file"]), base_url=options["api_url"] or FLICKR_REST_URL,
-        rate=TokenBucket(options["calls_per_hour"]), retry=retry, timeout=timeout,
+    retry, timeout = dof_data.RetryPolicy(attempts=options["attempts"]), options["timeout"]
+    client = dof_data.FlickrClient(
+        dof_data.load_api_key(options["key_file"]), retry=retry, timeout=timeout,
+        base_url=options["api_url"] or dof_data.FLICKR_REST_URL,
+        rate=dof_data.TokenBucket(options["calls_per_hour"]),
     )  # fmt: skip
-    download = DownloadConfig(workers=options["workers"], timeout=timeout, retry=retry)
+    download = dof_data.DownloadConfig(workers=options["workers"], timeout=timeout, retry=retry)
     with _open(root, create=True) as manifest, progress_callback("downloading") as progress:
-        summary = run_scrape(
+        summary = dof_data.scrape(
             manifest, client, queries, download=download, search_only=options["search_only"],
             cap=options["cap"], retry_failed=options["retry_failed"], progress=progress,
         )  # fmt: skip

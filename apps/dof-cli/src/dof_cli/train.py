@@ -79,14 +79,7 @@ def main(**options: Any) -> None:
       dof-train --preset combined --data datasets/portraits --out runs/combined
       dof-train --out runs/combined --resume
     """
-    from dof_gan import (
-        ConfigError,
-        config_from_options,
-        config_to_json,
-        load_run_config,
-        resume_config,
-        train,
-    )
+    import dof_gan
 
     resume, dry_run = options.pop("resume"), options.pop("dry_run")
     progress, nproc = not options.pop("no_progress"), options.pop("nproc")
@@ -95,19 +88,19 @@ def main(**options: Any) -> None:
         options["data"] = str(Path(options["data"]).expanduser().absolute())
     try:
         if resume:
-            config = resume_config(load_run_config(options["out"]), options)
+            config = dof_gan.resume_config(dof_gan.load_run_config(options["out"]), options)
         else:
-            config = config_from_options(options)
-    except ConfigError as err:  # the options do not make a config: a usage error
+            config = dof_gan.config_from_options(options)
+    except dof_gan.ConfigError as err:  # the options do not make a config: a usage error
         raise click.UsageError(str(err)) from err
     if dry_run:
-        click.echo(config_to_json(config), nl=False)
+        click.echo(dof_gan.config_to_json(config), nl=False)
         return
     if nproc > 1:
         from dof_gan.distributed import launch
 
         raise SystemExit(launch(config, options["out"], nproc, resume=resume, progress=progress))
-    result = train(config, options["out"], resume=resume, progress=progress)
+    result = dof_gan.train(config, options["out"], resume=resume, progress=progress)
     if result.finished:
         click.echo(
             f"finished {config.name}: {result.step} steps, {result.epoch} epochs in {result.run}"
