@@ -1,19 +1,19 @@
 """Mask quality of every offline segmenter x refinement, side by side in one run.
 
     uv run python bench/bench_seg_quality.py ../shared/data/coco-person \
-        --paired paired-bench/data --out bench/results/seg_quality.json
+        --segmenters selfie,auto --parts coco --out bench/results/seg_quality.json \
+        --docs docs/seg.md --docs docs/results.md
 
 For each segmenter (selfie, people, auto) and refinement (none, guided, matting):
 
 - IoU on all coco-person photos and on those whose largest person covers >= 15 % of the frame,
   and the boundary F-score within 3 px (crowd regions ignored), at the photos' own size;
-- on the paired benchmark (``dof paired-bench``'s data folder): PSNR overall and in the
-  boundary band of lens + halo-free (radius 8, dof-smooth's defaults) with those masks, and the
-  same with the benchmark's true masks as the bar;
 - seconds per 12 MP photo (a coco-person photo upsampled to 4000 x 3000), segmenting and
   refining separately, one torch thread.
 
-Prints a Markdown table and writes everything (per photo too) as JSON.
+Prints a Markdown table (with ``--docs``, also written with the command into each page's
+``seg-quality`` block) and writes everything (per photo too) as JSON. The paired benchmark's
+PSNR with each segmenter and refinement is ``dof paired-bench --masks gt,selfie:none,...``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import json
 import os
 import platform
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,6 @@ import torch
 import torch.nn.functional as F
 
 import dof_eval
-import dof_smooth
 from dof_io import atomic_write_text, list_images, mask_iou, read_mask, read_rgb
 from dof_seg import boundary_f_score, get_segmenter, refine_masks
 from dof_seg.parity import large_subset
@@ -71,18 +69,6 @@ def coco_scores(
     return {"rows": rows}
 
 
-def paired_scores(root: Path, names: tuple[str, ...]) -> list[dict[str, Any]]:
-    """lens + halo-free on the paired benchmark with each (segmenter, refine) and true masks."""
-    paired = dof_eval.load_paired(root)
-    lens = {"lens + halo_free": lambda x, m: dof_smooth.portrait_blur(x, m, "lens", 8.0)}
-    masks: dict[str, Callable[[torch.Tensor], torch.Tensor] | None] = {"gt": None}
-    for name in names:
-        segmenter = get_segmenter(name)
-        for refine in REFINES:
-            masks[f"{name}+{refine}"] = lambda x, s=segmenter, r=refine: refine_masks(x, s(x), r)
-    return dof_eval.run_paired(paired, lens, masks)
-
-
 def timing(photo: Path, names: tuple[str, ...]) -> dict[str, float]:
     """Seconds for one 12 MP photo: each segmenter, and each refinement of a selfie mask."""
     image = F.interpolate(_tensor(read_rgb(photo)), size=(3000, 4000), mode="bilinear")
@@ -102,54 +88,49 @@ def timing(photo: Path, names: tuple[str, ...]) -> dict[str, float]:
     return out
 
 
-def summary(coco: dict[str, Any], paired: list[dict[str, Any]]) -> str:
-    """The Markdown table: one row per (segmenter, refine)."""
+def summary(coco: dict[str, Any]) -> str:
+    """The Markdown table: one row per (segmenter, refine), in the order measured."""
+    rows = coco["rows"]
+    n_all = len({x["photo"] for x in rows})
+    n_large = len({x["photo"] for x in rows if x["large"]})
     lines = [
-        "| masks | refine | IoU, all | IoU, large | boundary F (3 px) | PSNR | PSNR band |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        f"| masks | refine | IoU, all {n_all} | IoU, large {n_large} | boundary F (3 px) |",
+        "| --- | --- | ---: | ---: | ---: |",
     ]
-    by_key = {r["masks"]: r for r in paired}
-    for r in paired:
-        if r["masks"] == "gt":
-            lines.append(f"| true masks | – | – | – | – | {r['psnr']:.2f} | {r['psnr_band']:.2f} |")
-    for key, row in by_key.items():
-        if key == "gt":
-            continue
-        name, refine = key.split("+")
-        sel = [x for x in coco["rows"] if x["segmenter"] == name and x["refine"] == refine]
-        if not sel:
-            continue
+    keys = dict.fromkeys((x["segmenter"], x["refine"]) for x in rows)
+    for name, refine in keys:
+        sel = [x for x in rows if x["segmenter"] == name and x["refine"] == refine]
         iou = np.mean([x["iou"] for x in sel])
         iou_large = np.mean([x["iou"] for x in sel if x["large"]])
         bf = np.mean([x["boundary_f"] for x in sel])
-        lines.append(
-            f"| {name} | {refine} | {iou:.4f} | {iou_large:.4f} | {bf:.4f} | "
-            f"{row['psnr']:.2f} | {row['psnr_band']:.2f} |"
-        )
+        lines.append(f"| `{name}` | {refine} | {iou:.4f} | {iou_large:.4f} | {bf:.4f} |")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("data", type=Path, help="coco-person folder")
-    parser.add_argument("--paired", type=Path, required=True, help="paired benchmark data/")
     parser.add_argument("--segmenters", default=",".join(SEGMENTERS))
-    parser.add_argument("--parts", default="paired,coco,timing", help="what to measure")
+    parser.add_argument("--parts", default="coco,timing", help="what to measure")
     parser.add_argument("--coco-refines", default=",".join(REFINES))
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--docs", type=Path, action="append", default=[],
+        help="Markdown page to write the command and table into (block seg-quality); repeatable",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     names = tuple(args.segmenters.split(","))
     parts = set(args.parts.split(","))
+    load = os.getloadavg()[0]
     with torch.inference_mode():
         start = time.perf_counter()
-        paired = paired_scores(args.paired, names) if "paired" in parts else []
         refines = tuple(args.coco_refines.split(","))
         coco = coco_scores(args.data, names, refines) if "coco" in parts else {"rows": []}
         first = list_images(args.data / "images")[0]
         times = timing(first, names) if "timing" in parts else {}
         total = time.perf_counter() - start
-    table = summary(coco, paired)
+    table = summary(coco)
     print(table)
     print(json.dumps(times, indent=2))
     env = {
@@ -158,9 +139,20 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
         "seconds": total,
+        "load_average_at_start": load,
     }
-    payload = {"env": env, "table": table, "paired": paired, "seconds_12mp": times, **coco}
+    payload = {"env": env, "table": table, "seconds_12mp": times, **coco}
     atomic_write_text(args.out, json.dumps(payload, indent=2) + "\n")
+    command = (
+        f"uv run python bench/bench_seg_quality.py {args.data} --segmenters {args.segmenters} "
+        f"--parts {args.parts} --coco-refines {args.coco_refines} --out {args.out}"
+    )
+    wall = (
+        f"\n{total:.0f} s wall time, one torch thread, {os.cpu_count()} CPUs "
+        f"(load average {load:.1f} when it started).\n"
+    )
+    for page in args.docs:
+        dof_eval.write_block(page, "seg-quality", f"```bash\n{command}\n```\n\n{table}{wall}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from dof_seg import (
     UnknownSegmenterError,
     backend_options,
     get_segmenter,
+    source_names,
+    split_source,
 )
 
 
@@ -62,3 +64,20 @@ def test_backend_options_drops_unset_and_rejects_foreign():
 def test_names_must_match_batch(selfie):
     with pytest.raises(ShapeError, match="2 names for a batch of 1"):
         selfie(torch.rand(1, 3, 8, 8), names=["a", "b"])
+
+
+def test_a_source_names_its_refinement():
+    assert split_source("selfie") == ("selfie", None)
+    assert split_source("auto:matting") == ("auto", "matting")
+    assert get_segmenter("selfie:guided").refine.mode == "guided"
+    assert get_segmenter("selfie:none", refine="none").refine.mode == "none"
+    assert {"gt", "selfie:none", "auto:guided"} - set(source_names()) == {"gt"}
+
+
+def test_a_bad_source_is_a_clear_error():
+    with pytest.raises(UnknownSegmenterError, match="'sam'"):
+        split_source("sam:guided")
+    with pytest.raises(OptionError, match="must be one of none, guided, matting"):
+        split_source("selfie:bilateral")
+    with pytest.raises(OptionError, match="give the refinement once"):
+        get_segmenter("selfie:guided", refine="matting")

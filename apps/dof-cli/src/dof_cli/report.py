@@ -177,7 +177,8 @@ def report(
 @click.option("--composites", default="paste,halo_free", help="Compositing modes, comma-separated.")
 @click.option(
     "--masks", "mask_sources", default="gt,selfie",
-    help="Mask sources: gt (the benchmark's own mattes) and/or a dof-seg backend.",
+    help="Mask sources: gt (the benchmark's own mattes) and/or a dof-seg backend, optionally "
+    "with its refinement (selfie:guided), each a row.",
 )  # fmt: skip
 @click.option(
     "--method-radius", type=float,
@@ -185,16 +186,16 @@ def report(
 )  # fmt: skip
 @click.option("--band", default=6, help="Half-width of the boundary band.")
 @click.option(
-    "--docs", type=FILE,
+    "--docs", type=FILE, multiple=True,
     help="Also write the command and the table into this Markdown file, between its lines '<!-- "
-    "begin generated: paired-bench -->' and '<!-- end generated: paired-bench -->'.",
+    "begin generated: paired-bench -->' and '<!-- end generated: paired-bench -->' (repeatable).",
 )  # fmt: skip
 @click.option("--docs-block", default="paired-bench", help="Name of the generated block in --docs.")
 @refine_option
 @device_option
 def paired_bench(
     out_dir: Path, n: int, size: int, radius: float, seed: int, methods: str, composites: str,
-    mask_sources: str, method_radius: float | None, band: int, docs: Path | None, docs_block: str,
+    mask_sources: str, method_radius: float | None, band: int, docs: tuple[Path, ...], docs_block: str,
     refine: str | None, device: str, source: Path | None, paired_dir: Path | None,
     generators: tuple[Path, ...], all_scores: bool, gallery: int,
 ) -> None:  # fmt: skip
@@ -212,7 +213,7 @@ def paired_bench(
     device = resolve_device(device)
     chosen = _csv_list(methods, tuple(dof_smooth.METHODS), "--methods")
     modes = _csv_list(composites, ("paste", "halo_free"), "--composites")
-    sources = _csv_list(mask_sources, ("gt", *dof_seg.SEGMENTERS), "--masks")
+    sources = _csv_list(mask_sources, ("gt", *dof_seg.source_names()), "--masks")
     lock_output(out_dir)
     if source is not None:
         config = dof_eval.PairedConfig(n=n, size=size, radius=radius, seed=seed)
@@ -263,6 +264,6 @@ def paired_bench(
         versions={name: version(name) for name in ("torch", "numpy", "pillow", "scipy")},
     )  # fmt: skip
     table = dof_eval.paired_markdown(rows, table_scores)
-    if docs is not None:
-        dof_eval.write_block(docs, docs_block, f"```bash\n{command}\n```\n\n{table}")
+    for page in docs:
+        dof_eval.write_block(page, docs_block, f"```bash\n{command}\n```\n\n{table}")
     click.echo(table, nl=False)

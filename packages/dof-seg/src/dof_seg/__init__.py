@@ -61,6 +61,8 @@ from dof_seg.registry import (
     SEGMENTERS,
     backend_options,
     get_segmenter,
+    source_names,
+    split_source,
 )
 from dof_seg.selfie import SELFIE_MODELS, SelfieSegmenter, mediapipe_resize
 from dof_seg.selfie_net import SelfieNet
@@ -126,6 +128,8 @@ __all__ = [
     "refine_masks",
     "segment_files",
     "select_people",
+    "source_names",
+    "split_source",
     "threshold_masks",
     "train_deeplabv3plus",
     "trimap",

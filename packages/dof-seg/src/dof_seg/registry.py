@@ -13,7 +13,7 @@ from dof_seg.deeplabv3plus import DeepLabV3PlusSegmenter
 from dof_seg.errors import OptionError, UnknownSegmenterError
 from dof_seg.people import AutoSegmenter, PeopleSegmenter
 from dof_seg.precomputed import PrecomputedSegmenter
-from dof_seg.refine import RefineConfig
+from dof_seg.refine import REFINE_MODES, RefineConfig
 from dof_seg.selfie import SelfieSegmenter
 
 #: name -> factory(**options) -> Segmenter. "selfie" is the offline default.
@@ -32,6 +32,35 @@ DEFAULT_SEGMENTER = "selfie"
 DEFAULT_REFINE: dict[str, str] = {}
 
 
+def split_source(spec: str) -> tuple[str, str | None]:
+    """A mask source ``"name"`` or ``"name:refine"`` as (backend name, refinement or None).
+
+    ``"selfie:guided"`` is the ``selfie`` backend refined by the guided filter; benchmarks use
+    such labels to put one backend with several refinements side by side.
+
+    Raises:
+        UnknownSegmenterError: for a backend name not in :data:`SEGMENTERS`.
+        OptionError: for a refinement not in :data:`dof_seg.REFINE_MODES`.
+    """
+    name, _, refine = spec.partition(":")
+    if name not in SEGMENTERS:
+        raise UnknownSegmenterError(name, sorted(SEGMENTERS))
+    if not refine:
+        return name, None
+    if refine not in REFINE_MODES:
+        raise OptionError(
+            f"{spec!r}: the refinement after ':' must be one of {', '.join(REFINE_MODES)}"
+        )
+    return name, refine
+
+
+def source_names() -> tuple[str, ...]:
+    """Every valid mask source: each backend's name, alone and with each refinement."""
+    return tuple(
+        spec for name in SEGMENTERS for spec in (name, *(f"{name}:{r}" for r in REFINE_MODES))
+    )
+
+
 def get_segmenter(
     name: str = DEFAULT_SEGMENTER,
     *,
@@ -42,7 +71,8 @@ def get_segmenter(
     """Build a segmenter by name, in eval mode, on ``device``.
 
     Args:
-        name: a key of :data:`SEGMENTERS`.
+        name: a key of :data:`SEGMENTERS`, or ``"name:refine"`` (:func:`split_source`), which
+            is the same as ``refine=`` (giving both, different, is an error).
         device: torch device for its weights (images may come on any device).
         refine: "none", "guided" or "matting" (or a :class:`RefineConfig`): refine every mask
             at the photo's resolution with the photo as guide (:mod:`dof_seg.refine`).
@@ -55,8 +85,14 @@ def get_segmenter(
         UnknownSegmenterError: for a name not in :data:`SEGMENTERS`; it lists the valid ones.
         OptionError: for options the backend does not take.
     """
-    if name not in SEGMENTERS:
-        raise UnknownSegmenterError(name, sorted(SEGMENTERS))
+    name, chosen = split_source(name)
+    if chosen is not None:
+        asked = refine.mode if isinstance(refine, RefineConfig) else refine
+        if asked is not None and asked != chosen:
+            raise OptionError(
+                f"segmenter {name}:{chosen} and refine={asked!r} disagree: give the refinement once"
+            )
+        refine = refine if isinstance(refine, RefineConfig) else chosen
     try:
         segmenter = SEGMENTERS[name](**options)
     except TypeError as err:
@@ -81,12 +117,14 @@ BACKEND_OPTIONS: dict[str, frozenset[str]] = {
 
 
 def backend_options(name: str, **given: Any) -> dict[str, Any]:
-    """The options in ``given`` that are set (not None), checked against ``name``'s backend.
+    """The options in ``given`` that are set (not None), checked against ``name``'s backend
+    (``name`` may carry a refinement, ``"selfie:guided"``, see :func:`split_source`).
 
     Raises:
         UnknownSegmenterError: for an unknown name.
         OptionError: when a set option does not apply to this backend, naming the ones that do.
     """
+    name, _ = split_source(name)
     if name not in BACKEND_OPTIONS:
         raise UnknownSegmenterError(name, sorted(SEGMENTERS))
     chosen = {key: value for key, value in given.items() if value is not None}
