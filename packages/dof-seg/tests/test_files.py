@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from dof_io import read_mask, read_rgb
 from dof_io.testing import BROKEN, make_bad_files
-from dof_seg import DofSegError, PostProcessConfig, get_segmenter, iter_segment_files, segment_files
+from dof_seg import (
+    DofSegError,
+    PostProcessConfig,
+    Segmenter,
+    get_segmenter,
+    iter_segment_files,
+    segment_files,
+)
 
 
 def test_writes_rgba_photo_plus_mask(photo_dir, tmp_path, selfie):
@@ -100,3 +108,33 @@ def test_post_processing_is_applied(photo_dir, tmp_path, selfie):
 def test_batch_size_must_be_positive(tmp_path, selfie):
     with pytest.raises(DofSegError, match="batch_size"):
         segment_files([], tmp_path, selfie, batch_size=0)
+
+
+class _TwoPeople(Segmenter):
+    """A detecting backend with a known answer: two people who touch, the left one larger."""
+
+    detects_people = True
+
+    def segment(self, images, names):
+        return torch.stack([self.segment_instances(image)[0] for image in images])
+
+    def segment_instances(self, image, name=None):
+        h, w = image.shape[-2:]
+        mask = torch.zeros(1, h, w)
+        mask[:, 2 : h - 2, 2 : w // 2] = 1.0
+        mask[:, 2 : h - 2, w // 2 : w // 2 + 6] = 0.9
+        people = (mask > 0).long()
+        people[:, :, w // 2 :] *= 2
+        return mask, people
+
+
+def test_main_subject_is_a_detected_person(photo_dir, tmp_path):
+    photo = sorted(photo_dir.iterdir())[0]
+    w = read_rgb(photo).shape[1]
+    keep = PostProcessConfig(keep="largest")
+    segment_files([photo], tmp_path / "people", _TwoPeople(), post=keep)
+    alpha = read_mask(tmp_path / "people" / f"{photo.stem}.png")
+    assert alpha[:, : w // 2].max() == 1 and alpha[:, w // 2 :].max() == 0
+    segment_files([photo], tmp_path / "blobs", _TwoPeople(), post=PostProcessConfig())
+    alpha = read_mask(tmp_path / "blobs" / f"{photo.stem}.png")  # no keep: both people
+    assert alpha[:, w // 2 :].max() > 0.89

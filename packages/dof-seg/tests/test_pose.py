@@ -173,3 +173,17 @@ def test_detects_and_segments_a_real_person(coco_person: Path) -> None:
     assert len(found) >= 1 and found[0].score > 0.9
     assert len(people) >= 1 and int(labels.max()) == len(people)
     assert mask_iou(mask[0].numpy(), read_mask(coco_person / "masks" / f"{stem}.png")) > 0.85
+
+
+def test_auto_gives_its_mask_and_the_detected_people(coco_person: Path) -> None:
+    """``segment_instances`` (what main-subject selection uses) returns exactly the mask
+    ``auto`` makes, and a label map of the people the detector found."""
+    rgb = read_rgb(coco_person / "images" / "000000234748.jpg")
+    image = torch.from_numpy(rgb).permute(2, 0, 1).float() / 255
+    auto = get_segmenter("auto", levels=(1,), refine="guided")
+    assert auto.detects_people and not get_segmenter("selfie").detects_people
+    with torch.inference_mode():
+        mask, labels = auto.segment_instances(image)
+        assert torch.equal(mask, auto(image[None])[0])
+    assert labels is not None and labels.shape == mask.shape and labels.dtype == torch.int64
+    assert int(labels.max()) >= 1 and float(mask[labels > 0].mean()) > 0.7

@@ -125,3 +125,55 @@ def test_cuda_round_trip():
     out = postprocess(masks, PostProcessConfig(threshold=0.5, keep="largest", fill_holes=0.01))
     assert out.device.type == "cuda"
     assert out[..., 16:26, 27:36].sum() == 0
+
+
+def touching_people() -> tuple[torch.Tensor, torch.Tensor]:
+    """(1, 1, 40, 60) mask of two people who touch (one connected region), and the detector's
+    label map: person 1 (left, 30 x 20 = 600 px) and person 2 (right, at the centre, 300 px)."""
+    mask = torch.zeros(1, 1, 40, 60)
+    mask[..., 5:35, 5:25] = 1.0
+    mask[..., 5:35, 25:35] = 0.8
+    mask[..., 5:35, 35] = 0.3  # person 2's soft fringe
+    people = torch.zeros(1, 1, 40, 60, dtype=torch.int64)
+    people[..., 5:35, 5:25] = 1
+    people[..., 5:35, 25:35] = 2
+    return mask, people
+
+
+def test_detected_people_are_kept_apart_where_regions_touch():
+    mask, people = touching_people()
+    assert torch.equal(keep_main_subject(mask, "largest"), mask)  # one blob: nothing to drop
+    largest = keep_main_subject(mask, "largest", people=people)
+    assert torch.equal(largest[..., :25], mask[..., :25])
+    assert float(largest[..., 25:].max()) == 0  # person 2 and their fringe are gone
+    center = keep_main_subject(mask, "center", people=people)
+    assert float(center[..., :25].max()) == 0
+    assert torch.equal(center[..., 25:], mask[..., 25:])  # fringe kept with person 2
+
+
+def test_a_detected_person_in_pieces_stays_whole():
+    """Person 1 is two pieces of 300 px (body and an arm apart from it), person 2 one piece of
+    400 px: by regions the largest is person 2; by detected people, person 1 (600 px)."""
+    mask = torch.zeros(1, 1, 40, 60)
+    mask[..., 0:30, 0:10] = 1.0
+    mask[..., 0:30, 12:22] = 1.0
+    mask[..., 0:20, 40:60] = 1.0
+    people = (mask > 0).long()
+    people[..., 40:] *= 2
+    by_region = keep_main_subject(mask, "largest")
+    assert float(by_region[..., :30].max()) == 0
+    by_person = keep_main_subject(mask, "largest", people=people)
+    assert torch.equal(by_person[..., :30], mask[..., :30])
+    assert float(by_person[..., 30:].max()) == 0
+    # the same through postprocess; an image nobody was detected in keeps its mask
+    config = PostProcessConfig(keep="largest")
+    assert torch.equal(postprocess(mask, config, people=people), by_person)
+    assert torch.equal(keep_main_subject(mask, people=torch.zeros_like(people)), mask)
+
+
+def test_people_must_be_a_label_map_like_the_masks():
+    mask, people = touching_people()
+    with pytest.raises(ShapeError, match="integer label map"):
+        keep_main_subject(mask, people=people.float())
+    with pytest.raises(ShapeError, match="integer label map"):
+        keep_main_subject(mask, people=people[..., :30])

@@ -35,6 +35,8 @@ class Segmenter(nn.Module):
     name = ""
     #: refinement of every mask with its photo (set by ``get_segmenter(..., refine=)``)
     refine: RefineConfig = RefineConfig()
+    #: whether :meth:`segment_instances` gives detected people (``people``, ``auto``)
+    detects_people = False
 
     def forward(self, images: Tensor, names: Sequence[str] | None = None) -> Tensor:
         check_images(images)
@@ -51,6 +53,14 @@ class Segmenter(nn.Module):
     def segment(self, images: Tensor, names: Sequence[str] | None) -> Tensor:
         """Masks for a validated batch; see the class docstring."""
         raise NotImplementedError
+
+    def segment_instances(
+        self, image: Tensor, name: str | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """One photo (3, H, W) -> (its mask (1, H, W) as :meth:`forward` gives it, and the
+        label map (1, H, W) int64 of the people it detected, 0 = nobody, k = person k; None
+        for backends that do not detect people, see :attr:`detects_people`)."""
+        return self(image[None], None if name is None else [name])[0], None
 
     def segment_list(
         self, images: Sequence[Tensor], names: Sequence[str] | None = None

@@ -159,9 +159,17 @@ def _segment(
 ) -> list[npt.NDArray[np.float32]]:
     device = segmenter.device
     images = [_to_tensor(rgb, device) for _, rgb in good]
-    masks = segmenter.segment_list(images, [photo.stem for photo, _ in good])
-    if post is not None and not post.is_identity:
-        masks = [postprocess(mask[None], post)[0] for mask in masks]
+    names = [photo.stem for photo, _ in good]
+    if post is not None and post.keep != "all" and segmenter.detects_people:
+        # the main subject is a detected person, not a connected blob
+        found = [segmenter.segment_instances(i, n) for i, n in zip(images, names, strict=True)]
+        masks = [
+            postprocess(m[None], post, people=None if k is None else k[None])[0] for m, k in found
+        ]
+    else:
+        masks = segmenter.segment_list(images, names)
+        if post is not None and not post.is_identity:
+            masks = [postprocess(mask[None], post)[0] for mask in masks]
     return [mask[0].float().cpu().numpy() for mask in masks]  # (H, W) each
 
 

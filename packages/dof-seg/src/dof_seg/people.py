@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from dof_seg.base import Segmenter
+from dof_seg.base import Segmenter, check_images
 from dof_seg.pose import Person, detect_people, load_pose_net, pose_masks
 from dof_seg.selfie import SelfieSegmenter
 
@@ -43,6 +43,7 @@ class PeopleSegmenter(Segmenter):
     """
 
     name = "people"
+    detects_people = True
 
     def __init__(
         self,
@@ -82,6 +83,11 @@ class PeopleSegmenter(Segmenter):
     def segment(self, images: Tensor, names: Sequence[str] | None) -> Tensor:
         return torch.stack([self.segment_people(image)[0] for image in images])
 
+    def segment_instances(
+        self, image: Tensor, name: str | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        return _instances(self, image)
+
 
 class AutoSegmenter(Segmenter):
     """The best offline combination: ``people``, with ``selfie`` inside the detected boxes.
@@ -93,6 +99,7 @@ class AutoSegmenter(Segmenter):
     """
 
     name = "auto"
+    detects_people = True
 
     def __init__(
         self,
@@ -108,18 +115,40 @@ class AutoSegmenter(Segmenter):
         self.people = PeopleSegmenter(levels, min_score=min_score, min_presence=min_presence)
         self.grow = grow
 
+    def segment_people(self, image: Tensor) -> tuple[Tensor, Tensor, list[Person]]:
+        """As :meth:`PeopleSegmenter.segment_people`, with ``auto``'s mask: label k marks
+        the pixels where person k's pose-model mask is the largest and at least 0.5."""
+        image = image.to(self.device).float()
+        return self._merge(image, self.selfie.segment(image[None], None)[0])
+
     def segment(self, images: Tensor, names: Sequence[str] | None) -> Tensor:
         images = images.to(self.device)
         selfie = self.selfie.segment(images, None)  # (B, 1, H, W)
-        out = []
-        for image, whole in zip(images, selfie, strict=True):
-            mask, _, people = self.people.segment_people(image)
-            if not people:
-                out.append(whole)
-                continue
-            gate = box_gate(people, image.shape[-2:], self.grow).to(whole.device)
-            out.append(torch.maximum(whole * gate, mask))
-        return torch.stack(out)
+        return torch.stack([
+            self._merge(image, whole)[0] for image, whole in zip(images, selfie, strict=True)
+        ])  # fmt: skip
+
+    def _merge(self, image: Tensor, whole: Tensor) -> tuple[Tensor, Tensor, list[Person]]:
+        """The people's masks and ``whole`` (selfie's (1, H, W)) inside their boxes."""
+        mask, labels, people = self.people.segment_people(image)
+        if not people:
+            return whole, labels, people
+        gate = box_gate(people, image.shape[-2:], self.grow).to(whole.device)
+        return torch.maximum(whole * gate, mask), labels, people
+
+    def segment_instances(
+        self, image: Tensor, name: str | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        return _instances(self, image)
+
+
+def _instances(
+    segmenter: PeopleSegmenter | AutoSegmenter, image: Tensor
+) -> tuple[Tensor, Tensor | None]:
+    """``segment_instances`` of the detecting backends: the refined mask and the label map."""
+    check_images(image[None])
+    mask, labels, _ = segmenter.segment_people(image)
+    return segmenter.refined(image[None], mask[None])[0].to(image.device), labels.to(image.device)
 
 
 def box_gate(people: Sequence[Person], size: tuple[int, int] | torch.Size, grow: float) -> Tensor:

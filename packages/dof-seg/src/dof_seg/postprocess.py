@@ -90,25 +90,48 @@ def nearest_owner(labels: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
     return owner
 
 
+def _keep_person(
+    mask: npt.NDArray[np.float32],
+    people: npt.NDArray[np.int64],
+    threshold: float,
+    mode: str,
+    min_fraction: float,
+) -> npt.NDArray[np.float32]:
+    """``_keep_one`` with a detector's people (label k = person k) as the regions."""
+    regions = np.where(mask >= threshold, people, 0).astype(np.int32)  # person k's own pixels
+    count = int(regions.max())
+    if np.count_nonzero(np.bincount(regions.ravel(), minlength=count + 1)[1:]) <= 1:
+        return mask  # nobody, or one person: every pixel is theirs
+    main = _main_label(regions, count, mode, min_fraction)
+    return np.where(nearest_owner(regions) == main, mask, 0.0).astype(np.float32)
+
+
 def keep_main_subject(
     masks: Tensor,
     mode: KeepMode = "largest",
     *,
     threshold: float = 0.5,
     min_fraction: float = 0.1,
+    people: Tensor | None = None,
 ) -> Tensor:
-    """Keep one person region per image and zero the others.
+    """Keep one person per image and zero the others.
 
-    Regions are the 8-connected components of ``masks >= threshold``. Soft values are kept:
-    each pixel goes with its nearest region, so the main region keeps its soft edge.
+    Without ``people``, the persons are the 8-connected components of ``masks >= threshold``;
+    with a person detector's label map (``people``, e.g. from
+    :meth:`dof_seg.PeopleSegmenter.segment_people`), they are the detected people, so two
+    people who touch are still two and a person cut in two by an arm is still one. A person's
+    area is their pixels at or above ``threshold``. Soft values are kept: each pixel goes with
+    its nearest person, so the main one keeps their soft edge.
 
     Args:
         masks: (B, 1, H, W) float in [0, 1].
-        mode: "largest" (most pixels), "center" (nearest the image centre, among regions with
+        mode: "largest" (most pixels), "center" (nearest the image centre, among people with
             at least ``min_fraction`` of the largest one's area, so a stray blob cannot win),
             or "all" (no change).
         threshold: in (0, 1), where a mask counts as person.
         min_fraction: see ``mode="center"``; in [0, 1].
+        people: optional (B, 1, H, W) integer label map, 0 = nobody, k = person k
+            (:mod:`dof_seg.instances`' format); an image without labels keeps its mask.
 
     Returns:
         (B, 1, H, W), same dtype and device.
@@ -120,10 +143,22 @@ def keep_main_subject(
     _check_threshold(threshold)
     if mode not in KEEP_MODES:
         raise OptionError(f"mode must be one of {', '.join(KEEP_MODES)}; got {mode!r}")
+    if people is not None and (people.dtype.is_floating_point or people.shape != masks.shape):
+        raise ShapeError(
+            f"people must be an integer label map shaped like masks {tuple(masks.shape)}; got "
+            f"{tuple(people.shape)} {people.dtype}"
+        )
     if mode == "all":
         return masks
     arrays = masks.detach().float().cpu().numpy()[:, 0]  # (B, H, W)
-    kept = np.stack([_keep_one(m, threshold, mode, min_fraction) for m in arrays])
+    if people is None:
+        kept = np.stack([_keep_one(m, threshold, mode, min_fraction) for m in arrays])
+    else:
+        labels = people.detach().cpu().numpy()[:, 0].astype(np.int64)  # (B, H, W)
+        kept = np.stack([
+            _keep_person(m, k, threshold, mode, min_fraction)
+            for m, k in zip(arrays, labels, strict=True)
+        ])  # fmt: skip
     return torch.from_numpy(kept[:, None]).to(device=masks.device, dtype=masks.dtype)
 
 
@@ -195,13 +230,17 @@ class PostProcessConfig:
         return self.threshold is None and self.keep == "all" and self.fill_holes == 0
 
 
-def postprocess(masks: Tensor, config: PostProcessConfig = PostProcessConfig()) -> Tensor:
-    """Apply a :class:`PostProcessConfig` to (B, 1, H, W) masks in [0, 1]."""
+def postprocess(
+    masks: Tensor, config: PostProcessConfig = PostProcessConfig(), *, people: Tensor | None = None
+) -> Tensor:
+    """Apply a :class:`PostProcessConfig` to (B, 1, H, W) masks in [0, 1]; ``people``, a
+    detector's label map, makes the main subject a detected person (:func:`keep_main_subject`)."""
     check_masks(masks)
     if config.fill_holes:
         masks = fill_holes(masks, config.fill_holes, threshold=config.cut)
     if config.keep != "all":
-        masks = keep_main_subject(masks, cast(KeepMode, config.keep), threshold=config.cut)
+        keep = cast(KeepMode, config.keep)
+        masks = keep_main_subject(masks, keep, threshold=config.cut, people=people)
     if config.threshold is not None:
         masks = threshold_masks(masks, config.threshold)
     return masks
