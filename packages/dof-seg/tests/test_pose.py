@@ -129,6 +129,28 @@ def test_region_crop_and_paste_are_inverse(rotation: float) -> None:
     assert outside.any() and float(back[outside].abs().max()) == 0
 
 
+def _paste_everywhere(mask: torch.Tensor, person: Person, height: int, width: int) -> torch.Tensor:
+    """paste_region as first written: the warp evaluated at every pixel of the frame."""
+    ys, xs = torch.arange(height) + 0.5, torch.arange(width) + 0.5
+    yy, xx = torch.meshgrid(ys - person.center[1], xs - person.center[0], indexing="ij")
+    c, s = math.cos(person.rotation), math.sin(person.rotation)
+    u, v = (xx * c + yy * s) / person.side, (-xx * s + yy * c) / person.side
+    grid = torch.stack([2 * u, 2 * v], dim=-1)[None]
+    return torch.nn.functional.grid_sample(mask, grid, align_corners=False)
+
+
+@pytest.mark.parametrize("rotation", [0.0, 0.3, math.pi / 4, -2.0, math.pi])
+@pytest.mark.parametrize("center", [(50.0, 40.0), (3.0, 75.0), (130.0, -20.0)])
+def test_paste_works_in_the_region_only_and_loses_nothing(rotation, center) -> None:
+    """Pasting only the region's bounding box is bit for bit the warp of the whole frame,
+    for regions inside, across and beyond the photo's edge."""
+    person = dataclasses.replace(_person(rotation), center=center)
+    mask = torch.rand(1, 1, 256, 256, generator=torch.Generator().manual_seed(3)) + 0.01
+    assert torch.equal(
+        paste_region(mask, person, 80, 100), _paste_everywhere(mask, person, 80, 100)
+    )
+
+
 def test_an_upright_person_region_points_up() -> None:
     """kp1 above kp0 (y down): no rotation, side 2.5 x the distance."""
     from dof_seg.pose import _with_region

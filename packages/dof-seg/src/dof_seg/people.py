@@ -67,10 +67,8 @@ class PeopleSegmenter(Segmenter):
         """
         image = image.to(self.device).float()
         people = detect_people(self.detector, image, min_score=self.min_score, levels=self.levels)
-        masks, people = pose_masks(self.landmark, image, people)
-        kept = [
-            (m, p) for m, p in zip(masks, people, strict=True) if p.presence >= self.min_presence
-        ]
+        masks, people = pose_masks(self.landmark, image, people, min_presence=self.min_presence)
+        kept = list(zip(masks, people, strict=True))
         H, W = image.shape[-2:]
         if not kept:
             empty = torch.zeros(1, H, W, device=image.device)
