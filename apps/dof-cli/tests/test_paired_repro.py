@@ -62,3 +62,26 @@ def test_docs_without_the_markers_are_refused_by_name(coco_person: Path, tmp_pat
     assert result.exit_code == 1
     assert str(docs) in result.output and "<!-- begin generated: paired-bench -->" in result.output
     assert docs.read_text() == "# Results\n\nno markers here\n"
+
+
+def test_each_mask_source_names_its_refinement(coco_person: Path, tmp_path: Path) -> None:
+    """`--masks selfie:none,selfie:guided` scores one segmenter with two refinements as two
+    rows, side by side in one run; `--docs` may name several pages."""
+    pages = [tmp_path / "a.md", tmp_path / "b.md"]
+    for page in pages:
+        page.write_text(DOCS)
+    args = ["paired-bench", "--source", str(coco_person), "-o", str(tmp_path / "p"),
+            "--n", "2", "--size", "96", "--radius", "4", "--methods", "lens",
+            "--composites", "halo_free", "--masks", "selfie:none,selfie:guided",
+            "--device", "cpu", "--docs", str(pages[0]), "--docs", str(pages[1])]  # fmt: skip
+    result = CliRunner().invoke(dof, args)
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "p" / "paired.json").read_text())["rows"]
+    scored = {row["masks"]: row["psnr_band"] for row in rows if row["method"] != "none (input)"}
+    assert set(scored) == {"selfie:none", "selfie:guided"}
+    assert scored["selfie:none"] != scored["selfie:guided"]
+    assert all("| lens + halo_free | selfie:guided |" in page.read_text() for page in pages)
+    bad = CliRunner().invoke(
+        dof, [*args[:3], "-o", str(tmp_path / "q"), "--masks", "selfie:sharpen", "--device", "cpu"]
+    )
+    assert bad.exit_code == 2 and "selfie:sharpen" in bad.output
