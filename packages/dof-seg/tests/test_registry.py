@@ -72,6 +72,7 @@ def test_a_source_names_its_refinement():
     assert get_segmenter("selfie:guided").refine.mode == "guided"
     assert get_segmenter("selfie:none", refine="none").refine.mode == "none"
     assert {"gt", "selfie:none", "auto:guided"} - set(source_names()) == {"gt"}
+    assert backend_options("selfie:guided", model="general") == {"model": "general"}
 
 
 def test_a_bad_source_is_a_clear_error():

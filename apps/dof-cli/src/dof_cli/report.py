@@ -195,8 +195,8 @@ def report(
 @device_option
 def paired_bench(
     out_dir: Path, n: int, size: int, radius: float, seed: int, methods: str, composites: str,
-    mask_sources: str, method_radius: float | None, band: int, docs: tuple[Path, ...], docs_block: str,
-    refine: str | None, device: str, source: Path | None, paired_dir: Path | None,
+    mask_sources: str, method_radius: float | None, band: int, docs: tuple[Path, ...],
+    docs_block: str, refine: str | None, device: str, source: Path | None, paired_dir: Path | None,
     generators: tuple[Path, ...], all_scores: bool, gallery: int,
 ) -> None:  # fmt: skip
     """Build the paired benchmark (real people over real backgrounds, known defocus) and score
