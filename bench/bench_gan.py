@@ -10,7 +10,8 @@ VGG-19 term of `combined` runs with random weights (same cost as ImageNet's). Tr
 are coco-person from ../shared/data when present, else synthetic. Each case runs in a process
 of its own, so its peak RSS is its own; a step includes loading its batch (from the uint8
 cache). Cases: {128, 256} px x {cyclegan, combined} x {fp32 (the paper's setting), bf16,
-bf16 + channels_last, bf16 + channels_last + torch.compile, bf16 in 2 gloo processes}; then
+bf16 + channels_last, bf16 + torch.compile with and without channels_last, bf16 in 2 gloo
+processes}; then
 `apply-12mp` (4000x3000, the default --max-memory) and `tiles-2mp` (tiled with statistics from
 a downscaled copy against untiled, on a 1600x1200 photo).
 """
@@ -42,6 +43,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "fp32": {"precision": "fp32"},
     "bf16": {"precision": "bf16"},
     "bf16-cl": {"precision": "bf16", "channels_last": True},
+    "bf16-compile": {"precision": "bf16", "compile": True},
     "bf16-cl-compile": {"precision": "bf16", "channels_last": True, "compile": True},
     "bf16-2proc": {"precision": "bf16", "nproc": 2},
 }
