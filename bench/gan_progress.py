@@ -13,7 +13,7 @@ benchmark's ``paired.json`` and ``gallery/`` this writes:
 - ``gan_progress.png``/``.svg``: overall, subject and background PSNR against step, one line per
   run (dashed: with the overlay), the unchanged input and lens + halo-free as references (where
   they are below 40 dB);
-- ``gan_progress_grid.png``: input, truth, then every run at every step on the gallery's items;
+- ``gan_progress_grid.jpg``: input, truth, then every run at every step on the gallery's items;
 - a Markdown table (overall PSNR per run and step), printed and, with ``--docs``, written
   between the block's markers.
 """
@@ -129,7 +129,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     plot(series, references, args.out / "gan_progress")
     if (args.bench / "gallery" / "input").is_dir():
-        grid(series, args.bench / "gallery", args.out / "gan_progress_grid.png", overlay=False)
+        grid(series, args.bench / "gallery", args.out / "gan_progress_grid.jpg", overlay=False)
     body = (f"Overall PSNR (dB, true masks) of each run's G on the {paired['rows'][0]['n']} "
             f"held-out items; from `{paired['command']}`:\n\n{table(series)}")  # fmt: skip
     print(body)

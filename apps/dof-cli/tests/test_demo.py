@@ -40,7 +40,7 @@ def test_demo_writes_report_for_every_bundled_photo(tmp_path) -> None:
         assert (
             np.corrcoef(render.mean(-1).ravel(), source.mean(-1).ravel())[0, 1] > 0.3
         )  # ... not into noise
-        # the mask-overlay model's second column puts the person's own pixels back (eq. 13)
+        # the bundled (combined) model's second column puts the person's own pixels back (eq. 13)
         pasted = out / "renders" / columns[f"{GAN_LABEL} + overlay"] / f"{photo}.png"
         mask = np.asarray(Image.open(out / "renders" / "mask" / f"{photo}.png").convert("L"))
         person = mask == 255

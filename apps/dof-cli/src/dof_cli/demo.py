@@ -17,7 +17,7 @@ from dof_cli.common import DIR, device_option
 from dof_cli.report import report
 
 #: the bundled generator's column: what it is, in the gallery's header
-GAN_LABEL = "GAN, 200 steps"
+GAN_LABEL = "GAN, 2k steps"
 GAN_FILE = "G.safetensors"
 
 

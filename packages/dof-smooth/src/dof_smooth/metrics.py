@@ -24,7 +24,10 @@ def outside_band(mask: Tensor, width: int, threshold: float = 0.5) -> Tensor:
         (B, 1, H, W) float, 1 in the band and 0 elsewhere.
     """
     subject = (mask >= threshold).to(mask.dtype)
-    near = F.max_pool2d(subject, 2 * width + 1, stride=1, padding=width)
+    # a square dilation is separable: a row max then a column max (5x faster than the 2-D pool
+    # at width 10, 2.8x faster than kornia.morphology.dilation; bench/bench_kornia.py)
+    near = F.max_pool2d(subject, (1, 2 * width + 1), stride=1, padding=(0, width))
+    near = F.max_pool2d(near, (2 * width + 1, 1), stride=1, padding=(width, 0))
     return near * (1 - subject)
 
 
