@@ -36,7 +36,7 @@ import torch
 from dof_io import atomic_path
 from dof_seg.errors import ConversionError
 from dof_seg.selfie_net import SelfieNet, tflite_order
-from dof_seg.tflite_graph import convert_graph, spec_json
+from dof_seg.tflite_graph import _buffer, _op_name, convert_graph, spec_json
 
 TFLITE_MEMBERS = {
     "general": "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
@@ -49,7 +49,6 @@ GRAPH_MODELS = frozenset({"pose_detection", "pose_landmark_full"})
 _WEIGHTED = {"CONV_2D": "conv", "DEPTHWISE_CONV_2D": "depthwise"}
 _CUSTOM = "Convolution2DTransposeBias"
 _TF_SAME = 0  # tflite.Padding.SAME
-_DTYPES: dict[int, type[np.generic]] = {0: np.float32, 1: np.float16, 2: np.int32}
 
 
 def read_tflite_bytes(source: str | Path, model: str = "general") -> tuple[bytes, str]:
@@ -73,22 +72,11 @@ def read_tflite_bytes(source: str | Path, model: str = "general") -> tuple[bytes
 
 
 def _tensor_array(model: Any, graph: Any, index: int) -> npt.NDArray[Any]:
-    tensor = graph.Tensors(index)
-    raw = model.Buffers(tensor.Buffer()).DataAsNumpy()
-    if isinstance(raw, int) or tensor.Type() not in _DTYPES:
-        raise ConversionError(f"tensor {tensor.Name().decode()} holds no constant data")
-    return np.frombuffer(raw.tobytes(), dtype=_DTYPES[tensor.Type()]).reshape(tensor.ShapeAsNumpy())
-
-
-def _op_name(model: Any, op: Any) -> str:
-    import tflite
-
-    code = model.OperatorCodes(op.OpcodeIndex())
-    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-    if builtin == tflite.BuiltinOperator.CUSTOM:
-        return str(code.CustomCode().decode())
-    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-    return str(names[builtin])
+    values = _buffer(model, graph, index)
+    if values is None:
+        name = graph.Tensors(index).Name().decode()
+        raise ConversionError(f"tensor {name} holds no constant data")
+    return values
 
 
 def _stride_padding(op: Any, kind: str) -> tuple[int, int]:
