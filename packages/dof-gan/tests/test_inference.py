@@ -16,6 +16,7 @@ from dof_gan import (
     ConfigError,
     ShapeError,
     TrainConfig,
+    apply_files,
     apply_to_photo,
     as_renderers,
     export_generator,
@@ -180,3 +181,23 @@ def test_apply_to_photo_full_size_both(run: Path, tmp_path: Path) -> None:
     assert out["plain"].shape == out["overlay"].shape == (45, 61, 3)
     assert np.array_equal(out["overlay"][10:30, 20:40], rgb[10:30, 20:40])
     assert not np.array_equal(out["plain"][10:30, 20:40], rgb[10:30, 20:40])
+
+
+def test_apply_files_writes_each_photo_and_goes_on_past_a_bad_one(
+    run: Path, tmp_path: Path
+) -> None:
+    rgb = np.random.default_rng(0).integers(0, 256, (30, 41, 3), dtype=np.uint8)
+    mask = np.zeros((30, 41), np.float32)
+    mask[5:25, 10:30] = 1
+    good = dof_io.write_rgba(tmp_path / "good.png", rgb, mask)  # its own alpha is the mask
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a picture")
+    G = load_generator(run)
+    out = tmp_path / "out"
+    events = list(apply_files([bad, good], out, generator=G, both=True))
+    assert [(e.photo.name, e.status) for e in events] == [("bad.png", "failed"), ("good.png", "done")]
+    expected = apply_to_photo(G, good, mask=good, both=True)
+    np.testing.assert_array_equal(dof_io.read_rgb(out / "good.png"), expected["plain"])
+    np.testing.assert_array_equal(dof_io.read_rgb(out / "good_overlay.png"), expected["overlay"])
+    again = list(apply_files([good], out, generator=G, both=True))
+    assert [e.status for e in again] == ["skipped"]

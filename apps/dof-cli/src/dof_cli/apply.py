@@ -5,15 +5,12 @@ Wiring only: dof_gan loads, translates and exports; this module walks the files 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from dof_cli.common import DIR, NEW_FILE, device_option, out_dir_option, resolve_device, run_photos
-
-if TYPE_CHECKING:
-    from dof_io import PlannedPhoto
 
 _DIRECTION = click.option(
     "--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB",
@@ -50,25 +47,15 @@ def apply(
     Outputs are PNGs named after the photos. A photo that fails is reported and skipped.
     Under torchrun each process translates its share of the photos.
     """
-    import dof_io
-    from dof_gan import DofGanError, apply_to_photo, find_mask, load_generator_with_info
+    from dof_gan import apply_files, load_generator_with_info
 
     device = resolve_device(device)
     generator, info = load_generator_with_info(checkpoint, direction=direction, device=device)
     if info.overlay_at_test and not (overlay or both):
         click.echo(f"note: {info.preset} models are meant to be used with --overlay", err=True)
-
-    def work(planned: PlannedPhoto) -> None:
-        mask = find_mask(planned.photo, masks) if (overlay or both) else None
-        images = apply_to_photo(generator, planned.photo, mask=mask, overlay=overlay, both=both,
-                                max_memory=int(max_memory * 2**30))  # fmt: skip
-        for key, image in images.items():
-            dof_io.write_rgb(planned.targets[key] if both else planned.target, image)
-
-    tails = {"plain": ".png", "overlay": "_overlay.png"} if both else {"": ".png"}
-    failures = (dof_io.DofIOError, DofGanError, OSError, RuntimeError, ValueError)
-    run_photos(photos, out, work, desc="translating", what=f"photos translated into {out}",
-               tails=tails, reads=[masks], overwrite=overwrite, failures=failures)  # fmt: skip
+    job = partial(apply_files, generator=generator, masks=masks, overlay=overlay, both=both,
+                  overwrite=overwrite, max_memory=int(max_memory * 2**30))  # fmt: skip
+    run_photos(photos, out, job, desc="translating", what=f"photos translated into {out}")
 
 
 @click.command()

@@ -17,7 +17,7 @@ import click
 from tqdm import tqdm
 
 if TYPE_CHECKING:
-    from dof_io import PhotoEvent, PlannedPhoto
+    from dof_io import PhotoEvent
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., object])
@@ -194,26 +194,18 @@ class BatchReport:
 def run_photos(
     photos: tuple[Path, ...],
     out_dir: Path,
-    work: Callable[[PlannedPhoto], None],
+    job: Callable[[list[Path], Path], Iterable[PhotoEvent]],
     *,
     desc: str,
     what: str,
-    tails: dict[str, str],
-    reads: Iterable[Path | None] = (),
-    overwrite: bool = False,
-    failures: tuple[type[BaseException], ...] = (),
 ) -> None:
-    """The photo loop of `dof smooth` and `dof apply`: expand PHOTOS, hold OUT, plan the outputs
-    (``dof_io.plan_outputs``: never over a photo or the files in ``reads``), ``work`` on each
-    planned photo (``dof_io.run_planned``), and report (``what`` was done)."""
+    """The photo loop of `dof seg`, `dof smooth` and `dof apply`: expand PHOTOS (files and
+    folders), hold OUT, run the package's ``job(photos, out)`` (which plans the outputs with
+    ``dof_io.plan_outputs`` and yields a ``dof_io.PhotoEvent`` per photo), show its progress
+    and report (``what`` was done)."""
     import dof_io
 
     paths = dof_io.expand_inputs(photos)
     lock_output(out_dir)
-    protected = dof_io.protected_inputs(paths, reads)
-    plan = dof_io.plan_outputs(
-        paths, out_dir, tails=tails, protected=protected, overwrite=overwrite
-    )
-    events = dof_io.run_planned(plan, work, failures=failures)
-    total = len(plan.todo) + len(plan.skipped) + len(plan.refused)  # this process's share
-    BatchReport().record(progress(events, desc=desc, total=total)).finish(what)
+    total = len(dof_io.rank_share(sorted({p.resolve() for p in paths})))  # this process's share
+    BatchReport().record(progress(job(paths, out_dir), desc=desc, total=total)).finish(what)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,8 @@ from dof_cli.common import (
     lock_output,
     max_memory_option,
     out_dir_option,
-    progress,
     resolve_device,
+    run_photos,
     segmenter_options,
 )
 
@@ -83,19 +84,12 @@ def run(
 ) -> None:  # fmt: skip
     """Write DIR/<stem>.png for each photo; photos whose mask exists are skipped (resume)."""
     import dof_seg
-    from dof_io import expand_inputs
 
     post = dof_seg.PostProcessConfig(threshold=threshold, keep=keep, fill_holes=fill_holes)
     model = load_segmenter(segmenter, device, refine, **backend)
-    paths = expand_inputs(photos)
-    lock_output(out_dir)
-    events = dof_seg.iter_segment_files(
-        paths, out_dir, model, batch_size=batch_size, post=post, overwrite=overwrite,
-        max_memory=max_memory,
-    )  # fmt: skip
-    BatchReport().record(progress(events, desc="seg", total=len(paths))).finish(
-        f"masks written to {out_dir}"
-    )
+    job = partial(dof_seg.iter_segment_files, segmenter=model, batch_size=batch_size, post=post,
+                  overwrite=overwrite, max_memory=max_memory)  # fmt: skip
+    run_photos(photos, out_dir, job, desc="seg", what=f"masks written to {out_dir}")
 
 
 @seg.command("eval")

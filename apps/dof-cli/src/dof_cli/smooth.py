@@ -11,8 +11,9 @@ is refused.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -27,22 +28,8 @@ from dof_cli.common import (
     segmenter_options,
 )
 
-if TYPE_CHECKING:
-    from dof_io import PlannedPhoto
-
 METHODS = ("box", "gaussian", "lens")
 COMPOSITES = ("paste", "halo_free")
-
-
-def _read_map(path: Path, size: tuple[int, int], what: str, device: str) -> Any:
-    """A mask or depth PNG as a (1, 1, H, W) tensor in [0, 1], checked against the photo size."""
-    from dof_io import read_mask
-    from dof_io.tensors import mask_to_tensor
-
-    if not path.is_file():
-        hint = " (make masks with `dof seg PHOTOS -o DIR`)" if what == "mask" else ""
-        raise FileNotFoundError(f"no {what} {path}{hint}")
-    return mask_to_tensor(read_mask(path, size=size, what=what), device=device)
 
 
 @click.command("smooth")
@@ -91,61 +78,23 @@ def smooth(
         raise click.UsageError("give exactly one of --masks DIR and --segmenter NAME")
     if segmenter is None and any(v is not None for v in backend.values()):
         raise click.UsageError("the segmenter's options (--model, ...) need --segmenter NAME")
-    if blades in (1, 2) or (blades and method != "lens"):
-        raise click.BadParameter("0 (round) or at least 3, lens only", param_hint="--blades")
-    import torch
-
-    import dof_smooth
-    from dof_io import check_memory, write_rgb
+    from dof_smooth.files import smooth_files
 
     device = resolve_device(device)
     model = load_segmenter(segmenter, device, refine, **backend) if segmenter else None
-    failures: tuple[type[BaseException], ...] = (OSError, ValueError, MemoryError)
-    failures += (torch.OutOfMemoryError,)  # one photo too large: skip it, go on
-    if model is not None:
-        import dof_seg
-
-        failures += (dof_seg.DofSegError,)
-    options = {
-        "method": method, "radius": radius, "composite": composite, "blades": blades,
-        "highlights": highlights, "disparity": disparity,
-    }  # fmt: skip
-    per_pixel = dof_smooth.MEMORY_PER_PIXEL[method] * (
-        dof_smooth.DEPTH_MEMORY_FACTOR if depths else 1
-    )
-
-    def work(planned: PlannedPhoto) -> None:
-        check_memory(planned.photo, bytes_per_pixel=per_pixel, budget=max_memory,
-                     what=f"{method} blur")  # fmt: skip
-        write_rgb(planned.target, _render(planned.photo, model, masks_dir, depths, device, options))
-
-    run_photos(photos, out_dir, work, desc="smooth", what=f"photos written to {out_dir}",
-               tails={"": f".{fmt}"}, reads=(masks_dir, depths), overwrite=overwrite,
-               failures=failures)  # fmt: skip
+    run_photos(
+        photos, out_dir, desc="smooth", what=f"photos written to {out_dir}",
+        job=partial(smooth_files, masks=masks_dir, segmenter=model, depths=depths, fmt=fmt,
+                    overwrite=overwrite, max_memory=max_memory, device=device, method=method,
+                    radius=radius, composite=composite, blades=blades, highlights=highlights,
+                    disparity=disparity, failures=_segmenter_errors(model)),
+    )  # fmt: skip
 
 
-def _render(
-    photo: Path, model: Any, masks_dir: Path | None, depths: Path | None, device: str,
-    options: dict[str, Any],
-) -> Any:  # fmt: skip
-    """One photo through dof_smooth.portrait_blur -> (H, W, 3) uint8 array."""
-    import torch
+def _segmenter_errors(model: object) -> tuple[type[BaseException], ...]:
+    """What a photo may fail with in the segmenter (dof-seg's errors), besides dof_smooth's."""
+    if model is None:
+        return ()
+    import dof_seg
 
-    import dof_smooth
-    from dof_io import read_rgb
-    from dof_io.tensors import image_to_tensor, tensor_to_image
-
-    rgb = read_rgb(photo)
-    size = (rgb.shape[0], rgb.shape[1])
-    image = image_to_tensor(rgb, device=device)
-    with torch.inference_mode():
-        if model is not None:
-            mask = model(image).clamp(0, 1)
-        else:
-            assert masks_dir is not None
-            mask = _read_map(masks_dir / f"{photo.stem}.png", size, "mask", device)
-        depth = None
-        if depths is not None:
-            depth = _read_map(depths / f"{photo.stem}.png", size, "depth map", device)
-        out = dof_smooth.portrait_blur(image, mask, depth=depth, **options)
-    return tensor_to_image(out)
+    return (dof_seg.DofSegError,)

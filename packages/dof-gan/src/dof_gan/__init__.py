@@ -31,6 +31,7 @@ from dof_gan.errors import (
 from dof_gan.inference import (
     GeneratorInfo,
     Renderer,
+    apply_files,
     apply_to_photo,
     as_renderers,
     export_generator,
@@ -98,6 +99,7 @@ __all__ = [
     "UnpairedDataset",
     "VGGFeatures",
     "WeightsError",
+    "apply_files",
     "apply_to_photo",
     "as_renderers",
     "build_discriminator",

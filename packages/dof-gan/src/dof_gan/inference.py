@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from torch import Tensor, nn
 import dof_io
 from dof_gan.checkpoint import load_checkpoint
 from dof_gan.config import PRESETS, GeneratorConfig
-from dof_gan.errors import CheckpointError, ConfigError, ShapeError
+from dof_gan.errors import CheckpointError, ConfigError, DofGanError, ShapeError
 from dof_gan.losses import mask_overlay
 from dof_gan.networks import ResnetGenerator
 from dof_gan.runlog import last_checkpoint_path
@@ -285,6 +285,49 @@ def apply_to_photo(
     if mask_t is not None:
         results["overlay"] = mask_overlay(plain, image.to(plain.device), mask_t.to(plain.device))
     return {key: tensor_to_image(value) for key, value in results.items()}
+
+
+#: what a photo may fail with in :func:`apply_files` and the job go on past
+PHOTO_FAILURES: tuple[type[BaseException], ...] = (
+    dof_io.DofIOError, DofGanError, OSError, RuntimeError, ValueError,
+)  # fmt: skip
+
+
+def apply_files(
+    photos: Iterable[str | Path],
+    out_dir: str | Path,
+    *,
+    generator: nn.Module,
+    masks: str | Path | None = None,
+    overlay: bool = False,
+    both: bool = False,
+    overwrite: bool = False,
+    max_memory: int | None = DEFAULT_MAX_MEMORY,
+) -> Iterator[dof_io.PhotoEvent]:
+    """Translate photo files at full size into ``out_dir``, one ``dof_io.PhotoEvent`` per photo.
+
+    ``x.jpg`` writes ``out_dir/x.png`` (the overlay result with ``overlay``), or with ``both``
+    ``x.png`` and ``x_overlay.png``. The overlay's mask is ``masks/<stem>.png`` or the photo's
+    own alpha (:func:`find_mask`). Outputs follow ``dof_io.plan_outputs``: existing ones are
+    skipped unless ``overwrite``, none overwrites a photo or mask, and under torchrun each
+    process takes its share. A photo that fails is reported and the job goes on.
+    """
+    photos = [Path(p) for p in photos]
+    masks = None if masks is None else Path(masks)
+    tails = {"plain": ".png", "overlay": "_overlay.png"} if both else {"": ".png"}
+    protected = dof_io.protected_inputs(photos, [masks])
+    plan = dof_io.plan_outputs(photos, out_dir, tails=tails, protected=protected,
+                               overwrite=overwrite)  # fmt: skip
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+
+    def work(planned: dof_io.PlannedPhoto) -> None:
+        mask = find_mask(planned.photo, masks) if (overlay or both) else None
+        images = apply_to_photo(generator, planned.photo, mask=mask, overlay=overlay,
+                                both=both, max_memory=max_memory)  # fmt: skip
+        for key, image in images.items():
+            dof_io.write_rgb(planned.targets[key] if both else planned.target, image)
+
+    yield from dof_io.run_planned(plan, work, failures=PHOTO_FAILURES)
 
 
 #: (image, mask) -> image, the callable benchmarks and galleries take (dof_eval's Renderer).

@@ -21,6 +21,31 @@ from dof_smooth.pipeline import Recipe, run_streamed, run_whole
 COMPOSITES = ("paste", "halo_free")
 
 
+def check_options(
+    method: str,
+    composite: str | None = None,
+    *,
+    blades: int = 0,
+    linear: bool | None = None,
+    highlights: float = 0.0,
+) -> None:
+    """Refuse :func:`portrait_blur` options that fit no photo (a batch job checks them once,
+    before its first photo).
+
+    Raises:
+        UnknownNameError: an unknown method or composite.
+        OptionError: blades other than 0 (round) or >= 3, blades without ``lens``, or
+            highlights without linear light.
+    """
+    check_method(method)
+    if composite is not None and composite not in COMPOSITES:
+        raise UnknownNameError("composite", composite, COMPOSITES)
+    if blades < 0 or blades in (1, 2) or (blades and method != "lens"):
+        raise OptionError(f"blades must be 0 (round) or at least 3, lens only; got {blades}")
+    if linear is False and highlights:
+        raise OptionError("highlights need linear light: drop linear=False or set highlights=0")
+
+
 def portrait_blur(
     image: Tensor,
     mask: Tensor,
@@ -74,11 +99,7 @@ def portrait_blur(
     check_same_size(mask, "mask", image, "image")
     check_unit_range(image, "image")
     check_unit_range(mask, "mask")
-    check_method(method)
-    if composite is not None and composite not in COMPOSITES:
-        raise UnknownNameError("composite", composite, COMPOSITES)
-    if linear is False and highlights:
-        raise OptionError("highlights need linear light: drop linear=False or set highlights=0")
+    check_options(method, composite, blades=blades, linear=linear, highlights=highlights)
     if linear is None:
         linear = method == "lens" or bool(highlights)
     if radius is None:
