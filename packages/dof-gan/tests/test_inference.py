@@ -195,7 +195,10 @@ def test_apply_files_writes_each_photo_and_goes_on_past_a_bad_one(
     G = load_generator(run)
     out = tmp_path / "out"
     events = list(apply_files([bad, good], out, generator=G, both=True))
-    assert [(e.photo.name, e.status) for e in events] == [("bad.png", "failed"), ("good.png", "done")]
+    assert [(e.photo.name, e.status) for e in events] == [
+        ("bad.png", "failed"),
+        ("good.png", "done"),
+    ]
     expected = apply_to_photo(G, good, mask=good, both=True)
     np.testing.assert_array_equal(dof_io.read_rgb(out / "good.png"), expected["plain"])
     np.testing.assert_array_equal(dof_io.read_rgb(out / "good_overlay.png"), expected["overlay"])

@@ -47,7 +47,8 @@ def test_a_segmenter_gives_the_mask(photos: tuple[list[Path], Path]) -> None:
         return mask
 
     by_file = smooth_photo(paths[0], masks=masks, method="gaussian")
-    np.testing.assert_array_equal(smooth_photo(paths[0], segmenter=centre, method="gaussian"), by_file)
+    by_segmenter = smooth_photo(paths[0], segmenter=centre, method="gaussian")
+    np.testing.assert_array_equal(by_segmenter, by_file)
     with pytest.raises(OptionError, match="exactly one"):
         smooth_photo(paths[0], masks=masks, segmenter=centre)
 
