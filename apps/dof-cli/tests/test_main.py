@@ -44,3 +44,28 @@ def test_studio_without_the_web_app_says_how_to_install_it(monkeypatch) -> None:
     assert "needs the dof-studio app" in result.output
     assert "pip install dof-studio" in result.output
     assert "Traceback" not in result.output
+
+
+def test_command_line_names_every_value_in_declaration_order() -> None:
+    import click
+
+    from dof_cli.common import command_line
+
+    lines = []
+
+    @click.command("bench")
+    @click.option("-o", "--out")
+    @click.option("--radius", default=8.0)
+    @click.option("--seed", default=0)
+    @click.option("--fast/--slow", default=True)
+    @click.option("--all", "every", is_flag=True)
+    @click.option("--gen", multiple=True)
+    @click.option("--pair", type=(str, int))
+    @click.option("--secret")
+    @click.pass_context
+    def bench(ctx: click.Context, **_: object) -> None:
+        lines.append(command_line(ctx, skip=("secret",)))
+
+    args = ["-o", "x y", "--slow", "--gen", "a", "--gen", "b", "--pair", "p", "3", "--secret", "k"]
+    assert CliRunner().invoke(bench, args).exit_code == 0
+    assert lines == ["bench -o 'x y' --radius 8 --seed 0 --slow --gen a --gen b --pair p 3"]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from shlex import quote
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -115,6 +116,32 @@ def load_segmenter(name: str, device: str, refine: str | None = None, **backend:
         return dof_seg.get_segmenter(name, device=resolve_device(device), refine=refine, **options)
     except dof_seg.DofSegError as err:
         raise click.UsageError(str(err)) from err
+
+
+def command_line(ctx: click.Context, *, skip: Iterable[str] = ()) -> str:
+    """The command as it ran, for a results page: its path and every parameter that has a
+    value, defaults included (so the line keeps its meaning when a default changes; flags and
+    repeatable options only when given), in the order the command declares them; ``skip``
+    names parameters left out."""
+    words, skipped = [ctx.command_path], set(skip)
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        flag = isinstance(param, click.Option) and param.is_flag
+        unset = (flag or param.multiple) and not value and value == param.default
+        if param.name in skipped or value is None or unset:
+            continue
+        name = param.opts[0] if isinstance(param, click.Option) else ""
+        for item in value if param.multiple else (value,):
+            if flag:
+                words.append(name if item else (param.secondary_opts or [""])[0])
+            else:
+                words += [name, *map(_word, item if isinstance(item, tuple) else (item,))]
+    return " ".join(word for word in words if word)
+
+
+def _word(value: object) -> str:
+    """A value as a shell word: floats without trailing zeros, the rest quoted where needed."""
+    return f"{value:g}" if isinstance(value, float) else quote(str(value))
 
 
 def resolve_device(name: str) -> str:

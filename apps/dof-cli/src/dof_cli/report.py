@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import partial
-from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from dof_cli.common import (
     DIR,
     FILE,
     BatchReport,
+    command_line,
     device_option,
     load_segmenter,
     lock_output,
@@ -154,20 +154,6 @@ def report(
     help="Score an already-built benchmark instead of building one from --source (e.g. the "
     "held-out DATA/test/ of dof data synth; its own size and radius apply).",
 )  # fmt: skip
-@click.option(
-    "--generator", "generators", multiple=True, type=click.Path(exists=True, path_type=Path),
-    help="A trained generator (run folder, .pt or exported .safetensors) scored as extra rows, "
-    "with the mask overlay too where its preset uses it (repeatable).",
-)  # fmt: skip
-@click.option(
-    "--gallery", default=0,
-    help="Also draw the first N items: input | truth | every method (true masks), as "
-    "OUT/gallery/gallery.{html,png}.",
-)  # fmt: skip
-@click.option(
-    "--all-scores", is_flag=True,
-    help="Add subject PSNR (mask eroded by 3 px) and background PSNR to the table.",
-)  # fmt: skip
 @out_dir_option("Writes OUT/data/ (the benchmark) and OUT/paired.{json,csv,md}.")
 @click.option("--n", default=24, help="Number of composites.")
 @click.option("--size", default=256, help="Side of the square composites.")
@@ -180,24 +166,40 @@ def report(
     help="Mask sources: gt (the benchmark's own mattes) and/or a dof-seg backend, optionally "
     "with its refinement (selfie:guided), each a row.",
 )  # fmt: skip
+@click.option("--band", default=6, help="Half-width of the boundary band.")
 @click.option(
     "--method-radius", type=float,
     help="Radius given to every method (default: the truth's --radius).",
 )  # fmt: skip
-@click.option("--band", default=6, help="Half-width of the boundary band.")
+@click.option(
+    "--generator", "generators", multiple=True, type=click.Path(exists=True, path_type=Path),
+    help="A trained generator (run folder, .pt or exported .safetensors) scored as extra rows, "
+    "with the mask overlay too where its preset uses it (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--all-scores", is_flag=True,
+    help="Add subject PSNR (mask eroded by 3 px) and background PSNR to the table.",
+)  # fmt: skip
+@click.option(
+    "--gallery", default=0,
+    help="Also draw the first N items: input | truth | every method (true masks), as "
+    "OUT/gallery/gallery.{html,png}.",
+)  # fmt: skip
+@refine_option
 @click.option(
     "--docs", type=FILE, multiple=True,
     help="Also write the command and the table into this Markdown file, between its lines '<!-- "
     "begin generated: paired-bench -->' and '<!-- end generated: paired-bench -->' (repeatable).",
 )  # fmt: skip
 @click.option("--docs-block", default="paired-bench", help="Name of the generated block in --docs.")
-@refine_option
 @device_option
+@click.pass_context
 def paired_bench(
-    out_dir: Path, n: int, size: int, radius: float, seed: int, methods: str, composites: str,
-    mask_sources: str, method_radius: float | None, band: int, docs: tuple[Path, ...],
-    docs_block: str, refine: str | None, device: str, source: Path | None, paired_dir: Path | None,
-    generators: tuple[Path, ...], all_scores: bool, gallery: int,
+    ctx: click.Context, out_dir: Path, n: int, size: int, radius: float, seed: int, methods: str,
+    composites: str, mask_sources: str, method_radius: float | None, band: int,
+    docs: tuple[Path, ...], docs_block: str, refine: str | None, device: str,
+    source: Path | None, paired_dir: Path | None, generators: tuple[Path, ...], all_scores: bool,
+    gallery: int,
 ) -> None:  # fmt: skip
     """Build the paired benchmark (real people over real backgrounds, known defocus) and score
     every smoothing method x composite x mask source against it; prints a Markdown table.
@@ -217,13 +219,9 @@ def paired_bench(
     lock_output(out_dir)
     if source is not None:
         config = dof_eval.PairedConfig(n=n, size=size, radius=radius, seed=seed)
-        paired = dof_eval.load_paired(dof_eval.build_paired(source, out_dir / "data", config))
-    else:
-        assert paired_dir is not None
-        paired = dof_eval.load_paired(paired_dir)
-        config = dof_eval.PairedConfig(**paired.info["config"])
-        radius, n = config.radius, len(paired.ids)
-    r = radius if method_radius is None else method_radius
+        paired_dir = dof_eval.build_paired(source, out_dir / "data", config)
+    paired = dof_eval.load_paired(paired_dir)
+    r = paired.config.radius if method_radius is None else method_radius
     renderers: dict[str, Renderer] = {"none (input)": lambda x, m: x}
     grid = {f"{m} + {c}": {"method": m, "radius": r, "composite": c} for m in chosen for c in modes}
     renderers |= _smoothing(device, grid)
@@ -238,32 +236,15 @@ def paired_bench(
     }
     rows = dof_eval.run_paired(
         paired, renderers, masks, band=band, mask_free=mask_free,
-        progress=lambda ids: progress(ids, desc="score", total=n),
+        progress=lambda ids: progress(ids, desc="score", total=len(paired.ids)),
     )  # fmt: skip
     if gallery:
         dof_eval.paired_gallery(paired, renderers, out_dir / "gallery", n=gallery)
-    where = (
-        f"--paired {paired_dir} -o {out_dir}"
-        if paired_dir is not None
-        else f"--source {source} -o {out_dir} --n {n} --size {size} --radius {radius:g} "
-        f"--seed {seed}"
-    )
-    command = (
-        f"dof paired-bench {where} --methods {','.join(chosen)} "
-        f"--composites {','.join(modes)} --masks {','.join(sources)} --band {band}"
-        + ("" if method_radius is None else f" --method-radius {method_radius:g}")
-        + "".join(f" --generator {g}" for g in generators)
-        + (" --all-scores" if all_scores else "")
-        + (f" --gallery {gallery}" if gallery else "")
-        + ("" if refine is None else f" --refine {refine}")
-    )
-    table_scores = dof_eval.TABLE_SCORES if not all_scores else dof_eval.SCORES
-    dof_eval.write_paired_results(
-        rows, out_dir, table_scores=table_scores, config=asdict(config), method_radius=r,
-        band=band, command=command, generators=[str(g) for g in generators],
-        versions={name: version(name) for name in ("torch", "numpy", "pillow", "scipy")},
+    as_built = () if source else ("n", "size", "radius", "seed")  # --paired: its own config
+    table = dof_eval.write_paired_results(
+        rows, out_dir, table_scores=dof_eval.SCORES if all_scores else dof_eval.TABLE_SCORES,
+        docs=docs, docs_block=docs_block, config=asdict(paired.config), method_radius=r,
+        band=band, generators=[str(g) for g in generators],
+        command=command_line(ctx, skip=("docs", "docs_block", "device", *as_built)),
     )  # fmt: skip
-    table = dof_eval.paired_markdown(rows, table_scores)
-    for page in docs:
-        dof_eval.write_block(page, docs_block, f"```bash\n{command}\n```\n\n{table}")
     click.echo(table, nl=False)

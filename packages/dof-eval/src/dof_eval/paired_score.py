@@ -12,6 +12,7 @@ import io
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from dof_eval.docblock import write_block
 from dof_eval.errors import DatasetError
 from dof_eval.ops import binary, boundary_band, check_image, check_mask, check_same, dilate
+from dof_eval.paired_build import PairedConfig
 from dof_eval.photos import read_image, read_mask_tensor
 from dof_eval.render import Renderer, Segmenter
 from dof_eval.subject import masked_psnr, masked_ssim, subject_region
@@ -46,6 +49,11 @@ class PairedSet:
     root: Path
     ids: tuple[str, ...]
     info: dict[str, Any]
+
+    @property
+    def config(self) -> PairedConfig:
+        """How it was built (``dataset.json``'s config)."""
+        return PairedConfig(**self.info["config"])
 
     def load(self, item: str) -> tuple[Tensor, Tensor, Tensor]:
         """(input (1, 3, H, W), mask (1, 1, H, W), truth (1, 3, H, W)), floats in [0, 1]."""
@@ -183,18 +191,26 @@ def write_paired_results(
     out_dir: str | Path,
     *,
     table_scores: Sequence[str] = TABLE_SCORES,
+    docs: Sequence[str | Path] = (),
+    docs_block: str = "paired-bench",
     **meta: Any,
-) -> tuple[Path, Path, Path]:
-    """Write ``paired.json``, ``paired.csv`` (every score) and ``paired.md`` (``table_scores``)
-    atomically; returns the paths."""
+) -> str:
+    """Write ``paired.json`` (every score, ``meta`` and the library versions), ``paired.csv``
+    (every score) and ``paired.md`` (``table_scores``) atomically, and the command
+    (``meta["command"]``) with the table into the block ``docs_block`` of each page of ``docs``
+    (:func:`dof_eval.write_block`). Returns the Markdown table."""
     out_dir = Path(out_dir)
-    paths = (out_dir / "paired.json", out_dir / "paired.csv", out_dir / "paired.md")
+    meta["versions"] = {name: version(name) for name in ("torch", "numpy", "pillow", "scipy")}
     strict = [{k: _strict(v) for k, v in row.items()} for row in rows]
-    atomic_write_text(paths[0], json.dumps({**meta, "rows": strict}, indent=2) + "\n")
+    results = json.dumps({**meta, "rows": strict}, indent=2)
+    atomic_write_text(out_dir / "paired.json", results + "\n")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, ["method", "masks", "n", *SCORES], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(paths[1], buffer.getvalue())
-    atomic_write_text(paths[2], paired_markdown(rows, table_scores))
-    return paths
+    atomic_write_text(out_dir / "paired.csv", buffer.getvalue())
+    table = paired_markdown(rows, table_scores)
+    atomic_write_text(out_dir / "paired.md", table)
+    for page in docs:
+        write_block(page, docs_block, f"```bash\n{meta.get('command', '')}\n```\n\n{table}")
+    return table
