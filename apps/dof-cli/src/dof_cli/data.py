@@ -107,13 +107,7 @@ def scrape(root: Path, **options: Any) -> None:
             manifest, client, queries, download=download, search_only=options["search_only"],
             cap=options["cap"], retry_failed=options["retry_failed"], progress=progress,
         )  # fmt: skip
-    for found in summary.searches:
-        click.echo(f"{found.query}: {found.found} candidates ({found.added} new)")
-    if summary.downloads is not None:
-        d = summary.downloads
-        click.echo(f"downloaded {d.downloaded}, found on disk {d.adopted}, failed {len(d.failed)}")
-        for photo_id, reason in d.failed[:20]:
-            click.echo(f"  failed {photo_id}: {reason}", err=True)
+    click.echo(summary.describe())
 
 
 @data.command(name="import")
@@ -258,13 +252,7 @@ def prepare(
     with _open(root) as manifest, progress_callback("preparing") as progress:
         config = PrepareConfig(size=size, seed=seed, test_a=test_a, test_b=test_b, format=fmt)
         summary = run_prepare(manifest, target, config, progress=progress)
-    counts = ", ".join(f"{name} {n}" for name, n in summary.counts.items())
-    click.echo(
-        f"{target}: {counts} ({summary.written} written, {summary.skipped} up to date, "
-        f"{summary.deleted} deleted, {len(summary.failed)} failed)"
-    )
-    for photo_id, reason in summary.failed:
-        click.echo(f"  skipped {photo_id}: {reason}", err=True)
+    click.echo(summary.describe(target))
     if summary.failed:
         raise SystemExit(1)
 
@@ -273,14 +261,8 @@ def prepare(
 @root_option
 def status(root: Path) -> None:
     """Photos per domain and status."""
-    from dof_data.manifest import STATUSES
-
     with _open(root, lock=False) as manifest:
-        counts = manifest.counts()
-    click.echo(f"{'domain':<8}" + "".join(f"{s:>10}" for s in STATUSES) + f"{'total':>10}")
-    for domain in ("A", "B"):
-        row = [counts.get((domain, s), 0) for s in STATUSES]
-        click.echo(f"{domain:<8}" + "".join(f"{n:>10}" for n in row) + f"{sum(row):>10}")
+        click.echo(manifest.status_table())
 
 
 @data.command()

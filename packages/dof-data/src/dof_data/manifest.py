@@ -256,6 +256,15 @@ class Manifest:
         ).fetchall()
         return {(row[0], row[1]): row[2] for row in rows}
 
+    def status_table(self) -> str:
+        """Photos per domain (rows) and status (columns), with totals, as aligned text."""
+        counts = self.counts()
+        lines = [f"{'domain':<8}" + "".join(f"{s:>10}" for s in STATUSES) + f"{'total':>10}"]
+        for domain in ("A", "B"):
+            row = [counts.get((domain, s), 0) for s in STATUSES]
+            lines.append(f"{domain:<8}" + "".join(f"{n:>10}" for n in row) + f"{sum(row):>10}")
+        return "\n".join(lines)
+
     # --- licences -----------------------------------------------------------------------------
 
     def save_licenses(self, table: dict[str, License]) -> None:

@@ -74,6 +74,16 @@ class PrepareSummary:
     deleted: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
 
+    def describe(self, target: Path) -> str:
+        """What a user reads: files per folder, what changed, and each skipped photo."""
+        counts = ", ".join(f"{name} {n}" for name, n in self.counts.items())
+        lines = [
+            f"{target}: {counts} ({self.written} written, {self.skipped} up to date, "
+            f"{self.deleted} deleted, {len(self.failed)} failed)",
+            *(f"  skipped {photo_id}: {reason}" for photo_id, reason in self.failed),
+        ]
+        return "\n".join(lines)
+
 
 def split_ids(ids: Iterable[str], n_test: int, seed: int) -> tuple[list[str], list[str]]:
     """(train, test): the ``n_test`` ids whose sha256("<seed>:<id>") is lowest are the test set.

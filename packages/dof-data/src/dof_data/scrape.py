@@ -26,6 +26,17 @@ class ScrapeSummary:
     searches: list[SearchSummary]
     downloads: DownloadSummary | None
 
+    def describe(self, max_failures: int = 20) -> str:
+        """What a user reads: candidates per query, then downloads and the first failures."""
+        lines = [f"{s.query}: {s.found} candidates ({s.added} new)" for s in self.searches]
+        if self.downloads is not None:
+            d = self.downloads
+            lines.append(
+                f"downloaded {d.downloaded}, found on disk {d.adopted}, failed {len(d.failed)}"
+            )
+            lines += [f"  failed {photo}: {reason}" for photo, reason in d.failed[:max_failures]]
+        return "\n".join(lines)
+
 
 def scrape(
     manifest: Manifest,
