@@ -122,6 +122,7 @@ def test_report_from_two_runs_and_the_baselines_opens_in_chromium(
     assert {r["method"] for r in rows} == columns
     html = (out / "index.html").read_text()
     assert "fig15_cycle_loss.png" in html and "fig16_mask_loss.png" in html
+    assert 'src="samples.png"' in html  # shown on the page, not only written beside it
     with Image.open(out / "samples.png") as sheet:  # 2 runs x (first, middle, last) sample
         assert sheet.height > 2 * 3 * 32
     assert "staticflickr.com" in html  # the credits from the manifest

@@ -92,21 +92,11 @@ def scrape(root: Path, **options: Any) -> None:
     import dof_data
 
     try:
-        queries = dof_data.queries_from_options(options)
+        job = dof_data.ScrapeJob.from_options(options)
     except dof_data.ConfigError as err:  # the options do not make a query: a usage error
         raise click.UsageError(str(err)) from None
-    retry, timeout = dof_data.RetryPolicy(attempts=options["attempts"]), options["timeout"]
-    client = dof_data.FlickrClient(
-        dof_data.load_api_key(options["key_file"]), retry=retry, timeout=timeout,
-        base_url=options["api_url"] or dof_data.FLICKR_REST_URL,
-        rate=dof_data.TokenBucket(options["calls_per_hour"]),
-    )  # fmt: skip
-    download = dof_data.DownloadConfig(workers=options["workers"], timeout=timeout, retry=retry)
     with _open(root, create=True) as manifest, progress_callback("downloading") as progress:
-        summary = dof_data.scrape(
-            manifest, client, queries, download=download, search_only=options["search_only"],
-            cap=options["cap"], retry_failed=options["retry_failed"], progress=progress,
-        )  # fmt: skip
+        summary = job.run(manifest, progress=progress)
     click.echo(summary.describe())
 
 

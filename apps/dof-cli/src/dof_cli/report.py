@@ -140,9 +140,8 @@ def report(
         extractor_name=realism if extractor else "",
         reference_photos=[p for p in real if p.mask], device=device, smoothing=smoothing,
     )  # fmt: skip
-    sampled = [d for d in run_dirs if dof_eval.sample_steps(d)]
-    if sampled:  # the runs' sample grids at their first, middle and last sample
-        click.echo(f"samples: {dof_eval.sample_progression(sampled, out_dir / 'samples.png')}")
+    if files.samples:  # the runs' sample grids at their first, middle and last sample
+        click.echo(f"samples: {files.samples}")
     click.echo(f"report: {files.index}")
     batch.finish("photos in the report")
 

@@ -110,9 +110,7 @@ def evaluate(
     from dof_seg import evaluate_masks
 
     result = evaluate_masks(gt_dir, pred_dir, threshold=threshold)
-    for score in result.scores:
-        click.echo(f"{score.name}\t{score.iou:.4f}")
-    click.echo(f"mean IoU\t{result.mean_iou:.4f}\t({len(result.scores)} images)")
+    click.echo(result.table())
     for path in (csv_path, json_path):
         if path is not None:
             result.write(path)

@@ -87,10 +87,7 @@ def main(**options: Any) -> None:
     if options["data"] is not None:
         options["data"] = str(Path(options["data"]).expanduser().absolute())
     try:
-        if resume:
-            config = dof_gan.resume_config(dof_gan.load_run_config(options["out"]), options)
-        else:
-            config = dof_gan.config_from_options(options)
+        config = dof_gan.command_config(options, resume=resume)
     except dof_gan.ConfigError as err:  # the options do not make a config: a usage error
         raise click.UsageError(str(err)) from err
     if dry_run:
@@ -101,10 +98,4 @@ def main(**options: Any) -> None:
 
         raise SystemExit(launch(config, options["out"], nproc, resume=resume, progress=progress))
     result = dof_gan.train(config, options["out"], resume=resume, progress=progress)
-    if result.finished:
-        click.echo(
-            f"finished {config.name}: {result.step} steps, {result.epoch} epochs in {result.run}"
-        )
-    else:
-        click.echo(f"stopped at step {result.step} with a checkpoint; continue with "
-                   f"dof-train --out {result.run} --resume")  # fmt: skip
+    click.echo(result.describe(config.name))

@@ -50,7 +50,7 @@ from dof_data.query import (
 )
 from dof_data.report import StageReport, write_report
 from dof_data.retry import RetryPolicy, TokenBucket, parse_retry_after, with_retries
-from dof_data.scrape import ScrapeSummary, scrape
+from dof_data.scrape import ScrapeJob, ScrapeSummary, scrape
 from dof_data.search import SearchSummary, search
 
 __all__ = [
@@ -83,6 +83,7 @@ __all__ = [
     "PrepareConfig",
     "PrepareSummary",
     "RetryPolicy",
+    "ScrapeJob",
     "ScrapeSummary",
     "SearchPage",
     "SearchQuery",

@@ -7,13 +7,16 @@ with the same queries: it finishes what is left and fetches nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from dof_data.apikey import load_api_key
 from dof_data.download import DownloadConfig, DownloadSummary, ProgressFn, download_pending
-from dof_data.flickr import FLICKR_RESULT_CAP, FlickrClient
+from dof_data.flickr import FLICKR_REST_URL, FLICKR_RESULT_CAP, FlickrClient
 from dof_data.manifest import Manifest
-from dof_data.query import SearchQuery
+from dof_data.query import SearchQuery, queries_from_options
+from dof_data.retry import RetryPolicy, TokenBucket
 from dof_data.search import SearchSummary, search
 
 log = logging.getLogger(__name__)
@@ -75,3 +78,44 @@ def scrape(
         len(downloads.failed),
     )
     return ScrapeSummary(summaries, downloads)
+
+
+@dataclass(frozen=True)
+class ScrapeJob:
+    """What ``dof data scrape`` was asked to do, checked (queries, API key) before the manifest
+    is opened; :meth:`run` does it."""
+
+    client: FlickrClient
+    queries: list[SearchQuery]
+    download: DownloadConfig
+    search_only: bool = False
+    retry_failed: bool = False
+    cap: int = FLICKR_RESULT_CAP
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ScrapeJob:
+        """The job from the command's option values by name: the query options of
+        :func:`~dof_data.queries_from_options` and ``key_file``, ``api_url``,
+        ``calls_per_hour``, ``attempts``, ``timeout``, ``workers``, ``cap``, ``search_only``,
+        ``retry_failed``.
+
+        Raises:
+            ConfigError: the options make no query.
+            ApiKeyError: no API key (the message says where one is looked for).
+        """
+        queries = queries_from_options(options)
+        retry, timeout = RetryPolicy(attempts=options["attempts"]), options["timeout"]
+        client = FlickrClient(
+            load_api_key(options["key_file"]), retry=retry, timeout=timeout,
+            base_url=options["api_url"] or FLICKR_REST_URL,
+            rate=TokenBucket(options["calls_per_hour"]),
+        )  # fmt: skip
+        download = DownloadConfig(workers=options["workers"], timeout=timeout, retry=retry)
+        return cls(client, queries, download, search_only=options["search_only"],
+                   retry_failed=options["retry_failed"], cap=options["cap"])  # fmt: skip
+
+    def run(self, manifest: Manifest, *, progress: ProgressFn | None = None) -> ScrapeSummary:
+        """:func:`scrape` with this job's settings."""
+        return scrape(manifest, self.client, self.queries, download=self.download,
+                      search_only=self.search_only, retry_failed=self.retry_failed,
+                      cap=self.cap, progress=progress)  # fmt: skip

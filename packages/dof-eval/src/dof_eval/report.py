@@ -38,6 +38,7 @@ from dof_eval.logs import RunLog
 from dof_eval.photos import EvalPhoto
 from dof_eval.realism import FeatureExtractor
 from dof_eval.render import RenderSet
+from dof_eval.samples import sample_progression, sample_steps
 from dof_io import atomic_write_text
 
 REPORT_STYLE = (
@@ -68,6 +69,7 @@ class ReportFiles:
     contact_sheet: Path
     curves: tuple[Path, ...]
     metrics: Metrics
+    samples: Path | None = None
 
 
 def fmt(value: float | None) -> str:
@@ -200,6 +202,8 @@ def build_report(
         curves += fig15_cycle_loss(runs, curve_dir, smoothing=smoothing)
         curves += fig16_mask_loss(runs, curve_dir, smoothing=smoothing)
         curves += plot_loss_grid(runs, curve_dir / "all_losses", smoothing=smoothing)
+    sampled = [run.path for run in runs if sample_steps(run.path)]
+    samples = sample_progression(sampled, out_dir / "samples.png") if sampled else None
     metrics = score_renders(renders)
     if extractor is not None and len(real_b) >= 2:
         metrics.realism = score_realism(renders, real_b, extractor, device=device)
@@ -234,6 +238,10 @@ def build_report(
             "<h2>Training curves</h2>",
             _runs_html(runs),
             _curves_html(curves, out_dir),
+            '<figure><img src="samples.png" alt="samples"><figcaption>Each run\'s samples at '
+            "its first, middle and last sample step</figcaption></figure>"
+            if samples
+            else "",
             "<h2>Metrics (means over the test photos)</h2>",
             metrics_table_html(metrics),
             "<h2>Gallery</h2>",
@@ -242,4 +250,6 @@ def build_report(
     )
     index = out_dir / "index.html"
     atomic_write_text(index, html_page(title, body, style=REPORT_STYLE))
-    return ReportFiles(index, json_path, csv_path, gallery_page, sheet, tuple(curves), metrics)
+    return ReportFiles(
+        index, json_path, csv_path, gallery_page, sheet, tuple(curves), metrics, samples
+    )

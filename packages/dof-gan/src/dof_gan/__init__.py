@@ -61,7 +61,7 @@ from dof_gan.networks import (
 )
 from dof_gan.options import config_from_dict, config_from_options, resume_config
 from dof_gan.pool import ImagePool
-from dof_gan.run import load_run_config, train
+from dof_gan.run import command_config, load_run_config, train
 from dof_gan.runlog import LOSS_NAMES, read_log
 from dof_gan.steps import Batch, CycleGAN, discriminator_step, generator_step
 from dof_gan.trainer import Trainer, TrainResult
@@ -106,6 +106,7 @@ __all__ = [
     "build_generator",
     "build_vgg",
     "check_dataset",
+    "command_config",
     "config_from_dict",
     "config_from_options",
     "config_to_dict",

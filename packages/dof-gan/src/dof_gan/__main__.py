@@ -47,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if not world_from_env().is_main:
         return 0
-    state = "finished" if result.finished else "stopped"
-    print(f"{state} at step {result.step} (epoch {result.epoch}); run folder {result.run}")
+    print(result.describe(config.name))
     return 0
 
 

@@ -6,7 +6,7 @@ import contextlib
 import json
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -28,7 +28,14 @@ from dof_gan.distributed import (
     world_from_env,
 )
 from dof_gan.errors import ConfigError, DofGanError, RunFolderError
-from dof_gan.options import OPTION_FIELDS, RESUME_OVERRIDES, config_from_dict, flag
+from dof_gan.options import (
+    OPTION_FIELDS,
+    RESUME_OVERRIDES,
+    config_from_dict,
+    config_from_options,
+    flag,
+    resume_config,
+)
 from dof_gan.trainer import StopFlag, Trainer, TrainResult
 
 
@@ -46,6 +53,15 @@ def load_run_config(run: str | Path) -> TrainConfig:
     except (OSError, json.JSONDecodeError) as err:
         raise RunFolderError(f"{path}: not readable JSON ({err})") from err
     return config_from_dict(raw)
+
+
+def command_config(options: Mapping[str, Any], *, resume: bool = False) -> TrainConfig:
+    """The config ``dof-train`` runs with: :func:`~dof_gan.config_from_options` for a new run;
+    for ``resume``, the run's saved config (``options["out"]`` names the run) with only the
+    runtime options changed (:func:`~dof_gan.resume_config`)."""
+    if resume:
+        return resume_config(load_run_config(options["out"]), options)
+    return config_from_options(options)
 
 
 def train(

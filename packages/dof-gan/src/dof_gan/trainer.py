@@ -105,6 +105,13 @@ class TrainResult:
     epoch: int
     finished: bool
 
+    def describe(self, name: str) -> str:
+        """What a user reads when training run ``name`` returns: done, or how to go on."""
+        if self.finished:
+            return f"finished {name}: {self.step} steps, {self.epoch} epochs in {self.run}"
+        return (f"stopped at step {self.step} with a checkpoint; continue with "
+                f"dof-train --out {self.run} --resume")  # fmt: skip
+
 
 class Trainer:
     """Builds the four networks, the loss, the optimizers and the data for one config."""

@@ -55,6 +55,11 @@ class EvalResult:
             [f for f in self.failed if f[0] in wanted],
         )
 
+    def table(self) -> str:
+        """``name<TAB>iou`` per image, then the mean, as text."""
+        rows = [f"{score.name}\t{score.iou:.4f}" for score in self.scores]
+        return "\n".join([*rows, f"mean IoU\t{self.mean_iou:.4f}\t({len(self.scores)} images)"])
+
     def to_json(self) -> str:
         payload = {
             "mean_iou": self.mean_iou if self.scores else None,
