@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dof_io import plan_outputs, process_share, rank_share
+from dof_io import local_device, local_rank, plan_outputs, process_share, rank_share
 
 
 def test_process_share_reads_torchrun_environment() -> None:
@@ -46,3 +46,15 @@ def test_plan_share_comes_from_the_environment(
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert [p.photo.stem for p in plan_outputs(photos, tmp_path / "out").todo] == ["b"]
+
+
+def test_each_process_of_a_machine_gets_its_own_gpu() -> None:
+    two = {"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}
+    assert local_device("cuda", two) == "cuda:1"
+    assert local_device("cuda", {"RANK": "1", "WORLD_SIZE": "2"}) == "cuda:1"  # LOCAL = RANK
+    assert local_device("cuda:0", two) == "cuda:0"  # a device the user named stays
+    assert local_device("cpu", two) == "cpu"
+    assert local_device("cuda", {}) == "cuda"  # one process: as is
+    assert local_rank(two) == 1
+    with pytest.raises(ValueError, match="LOCAL_RANK"):
+        local_rank({"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "x"})

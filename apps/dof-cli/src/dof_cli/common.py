@@ -145,12 +145,15 @@ def _word(value: object) -> str:
 
 
 def resolve_device(name: str) -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; anything else is passed through."""
-    if name != "auto":
-        return name
-    import torch
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; under torchrun 'cuda' is this
+    process's own GPU (``dof_io.local_device``); anything else is passed through."""
+    import dof_io
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "auto":
+        import torch
+
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return dof_io.local_device(name)
 
 
 def progress(items: Iterable[T], *, desc: str, total: int | None = None) -> Iterator[T]:

@@ -55,18 +55,14 @@ def world_from_env(environ: Mapping[str, str] | None = None) -> World:
     """The :class:`World` torchrun describes in the environment (none: a single process).
 
     RANK and WORLD_SIZE are read by :func:`dof_io.process_share`, the rule every batch command
-    shares; LOCAL_RANK (the GPU on this machine) defaults to RANK.
+    shares; LOCAL_RANK (the GPU on this machine) by :func:`dof_io.local_rank`.
 
     Raises:
         ValueError: RANK/WORLD_SIZE/LOCAL_RANK present but not whole numbers in range.
     """
     env = os.environ if environ is None else environ
     rank, world_size = dof_io.process_share(env)
-    try:
-        local_rank = int(env.get("LOCAL_RANK", rank))
-    except ValueError as err:
-        raise ValueError(f"LOCAL_RANK must be a whole number: {err}") from err
-    return World(rank, world_size, local_rank)
+    return World(rank, world_size, dof_io.local_rank(env))
 
 
 def device_for(world: World, device: str) -> torch.device:

@@ -62,7 +62,7 @@ from dof_io.outputs import (
     protected_inputs,
     run_planned,
 )
-from dof_io.ranks import process_share, rank_share
+from dof_io.ranks import local_device, local_rank, process_share, rank_share
 from dof_io.runs import RunFolderError
 from dof_io.weights import check_weights_file, load_weights, weights_error_reason
 
@@ -104,6 +104,8 @@ __all__ = [
     "list_images",
     "live_temp_files",
     "load_weights",
+    "local_device",
+    "local_rank",
     "mask_iou",
     "open_image",
     "output_path",

@@ -42,3 +42,26 @@ def rank_share(items: Sequence[T], share: tuple[int, int] | None = None) -> list
     """
     rank, world = process_share() if share is None else share
     return list(items[rank::world])
+
+
+def local_rank(environ: Mapping[str, str] | None = None) -> int:
+    """torchrun's ``LOCAL_RANK`` (this process's GPU on its machine); RANK when unset.
+
+    Raises:
+        ValueError: LOCAL_RANK, RANK or WORLD_SIZE set but not whole numbers in range.
+    """
+    env = os.environ if environ is None else environ
+    rank, _ = process_share(env)
+    try:
+        return int(env.get("LOCAL_RANK", rank))
+    except ValueError as err:
+        raise ValueError(f"LOCAL_RANK must be a whole number: {err}") from err
+
+
+def local_device(device: str, environ: Mapping[str, str] | None = None) -> str:
+    """``cuda`` -> ``cuda:LOCAL_RANK`` in a process of several under torchrun, so that the
+    processes of one machine use one GPU each; any other device, or a single process, as is."""
+    env = os.environ if environ is None else environ
+    if device != "cuda" or process_share(env)[1] == 1:
+        return device
+    return f"cuda:{local_rank(env)}"
