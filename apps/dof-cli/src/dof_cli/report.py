@@ -218,8 +218,9 @@ def paired_bench(
     lock_output(out_dir)
     if source is not None:
         config = dof_eval.PairedConfig(n=n, size=size, radius=radius, seed=seed)
-        paired_dir = dof_eval.build_paired(source, out_dir / "data", config)
-    paired = dof_eval.load_paired(paired_dir)
+        paired = dof_eval.load_paired(dof_eval.build_paired(source, out_dir / "data", config))
+    else:
+        paired = dof_eval.load_paired(paired_dir or "")
     r = paired.config.radius if method_radius is None else method_radius
     renderers: dict[str, Renderer] = {"none (input)": lambda x, m: x}
     grid = {f"{m} + {c}": {"method": m, "radius": r, "composite": c} for m in chosen for c in modes}
