@@ -69,3 +69,16 @@ def test_command_line_names_every_value_in_declaration_order() -> None:
     args = ["-o", "x y", "--slow", "--gen", "a", "--gen", "b", "--pair", "p", "3", "--secret", "k"]
     assert CliRunner().invoke(bench, args).exit_code == 0
     assert lines == ["bench -o 'x y' --radius 8 --seed 0 --slow --gen a --gen b --pair p 3"]
+
+
+def test_names_the_app_spells_out_for_a_quick_help_are_the_packages() -> None:
+    """`--help` must not import torch, so a few choices are written in the app: they must be
+    the packages' own (one home: the package; the app's copies are checked here)."""
+    import dof_seg
+    import dof_smooth
+
+    from dof_cli import common, smooth
+
+    assert smooth.METHODS == tuple(dof_smooth.METHODS)
+    assert smooth.COMPOSITES == dof_smooth.COMPOSITES
+    assert set(common.SEGMENTER_NAMES) == set(dof_seg.SEGMENTERS)

@@ -237,5 +237,5 @@ def run_photos(
 
     paths = dof_io.expand_inputs(photos)
     lock_output(out_dir)
-    total = len(dof_io.rank_share(sorted({p.resolve() for p in paths})))  # this process's share
+    total = len(dof_io.photo_share(paths))  # this process's share under torchrun
     BatchReport().record(progress(job(paths, out_dir), desc=desc, total=total)).finish(what)

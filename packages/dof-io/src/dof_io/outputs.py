@@ -74,6 +74,14 @@ def protected_inputs(
     }
 
 
+def photo_share(
+    photos: Iterable[str | Path], share: tuple[int, int] | None = None
+) -> list[Path]:
+    """This process's photos under torchrun (resolved paths): every ``world``-th of the sorted,
+    distinct photos from its rank on (:func:`dof_io.rank_share`), whatever exists yet."""
+    return rank_share(sorted({Path(p).resolve() for p in photos}), share)
+
+
 def plan_outputs(
     photos: Iterable[str | Path],
     out_dir: str | Path,
@@ -118,7 +126,7 @@ def plan_outputs(
     share = process_share() if share is None else share
     if share == (0, 1):
         return plan
-    mine = set(rank_share(sorted({p.resolve() for p in paths}), share))
+    mine = set(photo_share(paths, share))
     return OutputPlan(
         todo=[t for t in plan.todo if t.photo.resolve() in mine],
         skipped=[p for p in plan.skipped if p.resolve() in mine],
