@@ -128,11 +128,11 @@ def test_needs_exactly_one_mask_source(job, tmp_path: Path) -> None:  # type: ig
     code, output = run(photos, "--masks", masks, "--segmenter", "selfie", "-o", tmp_path / "o")
     assert code == 2
     code, output = run(photos, "--masks", masks, "-o", tmp_path / "o", "--blades", "2")
-    assert code == 1 and "0 (round) or at least 3, lens only" in output
+    assert code == 1 and "blades must be 0 (round) or >= 3; got 2" in output
     code, output = run(
         photos, "--masks", masks, "-o", tmp_path / "o", "--method", "box", "--blades", "6"
     )
-    assert code == 1 and "lens only" in output
+    assert code == 1 and "blades only apply to method='lens', not 'box'" in output
 
 
 def test_segmenter_computes_the_masks(job, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -78,7 +78,7 @@ def test_options_that_fit_no_photo_are_refused_at_the_call(
     photos: tuple[list[Path], Path], tmp_path: Path
 ) -> None:
     paths, masks = photos
-    with pytest.raises(OptionError, match="lens only"):
+    with pytest.raises(OptionError, match="only apply to method='lens'"):
         smooth_files(paths, tmp_path / "out", masks=masks, method="box", blades=6)
     with pytest.raises(UnknownNameError):
         smooth_files(paths, tmp_path / "out", masks=masks, method="bokeh")

@@ -40,8 +40,10 @@ def check_options(
     check_method(method)
     if composite is not None and composite not in COMPOSITES:
         raise UnknownNameError("composite", composite, COMPOSITES)
-    if blades < 0 or blades in (1, 2) or (blades and method != "lens"):
-        raise OptionError(f"blades must be 0 (round) or at least 3, lens only; got {blades}")
+    if blades < 0 or blades in (1, 2):
+        raise OptionError(f"blades must be 0 (round) or >= 3; got {blades}")
+    if blades and method != "lens":
+        raise OptionError(f"blades only apply to method='lens', not {method!r}")
     if linear is False and highlights:
         raise OptionError("highlights need linear light: drop linear=False or set highlights=0")
 
