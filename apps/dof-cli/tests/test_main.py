@@ -76,9 +76,8 @@ def test_names_the_app_spells_out_for_a_quick_help_are_the_packages() -> None:
     the packages' own (one home: the package; the app's copies are checked here)."""
     import dof_seg
     import dof_smooth
-
     from dof_cli import common, smooth
 
-    assert smooth.METHODS == tuple(dof_smooth.METHODS)
+    assert tuple(dof_smooth.METHODS) == smooth.METHODS
     assert smooth.COMPOSITES == dof_smooth.COMPOSITES
     assert set(common.SEGMENTER_NAMES) == set(dof_seg.SEGMENTERS)

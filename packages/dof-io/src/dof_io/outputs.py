@@ -74,9 +74,7 @@ def protected_inputs(
     }
 
 
-def photo_share(
-    photos: Iterable[str | Path], share: tuple[int, int] | None = None
-) -> list[Path]:
+def photo_share(photos: Iterable[str | Path], share: tuple[int, int] | None = None) -> list[Path]:
     """This process's photos under torchrun (resolved paths): every ``world``-th of the sorted,
     distinct photos from its rank on (:func:`dof_io.rank_share`), whatever exists yet."""
     return rank_share(sorted({Path(p).resolve() for p in photos}), share)
