@@ -207,6 +207,23 @@ def run_case(case: str, data: Path, folder: Path, timeout: float) -> dict[str, A
     return result
 
 
+#: the paper's schedule: 75 epochs (50 + 25 of decay) of about 2,270 steps at batch 1, 256 px
+PAPER_STEPS = 75 * 2270
+
+
+def projection(cases: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The paper's whole schedule (PAPER_STEPS steps of `combined` at 256 px) at the fastest
+    measured one-process 256-px `combined` setting, in hours; None before one is measured."""
+    measured = {name: case["seconds_per_step"] for name, case in cases.items()
+                if name.startswith("256-combined") and not name.endswith("2proc")
+                and "seconds_per_step" in case}  # fmt: skip
+    if not measured:
+        return None
+    best = min(measured, key=measured.__getitem__)
+    return {"case": best, "seconds_per_step": measured[best], "steps": PAPER_STEPS,
+            "hours": measured[best] * PAPER_STEPS / 3600}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("bench/results"))
@@ -250,6 +267,7 @@ def main() -> None:
             result["measured"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             report["cases"][case] = result
             print(json.dumps(result), flush=True)
+    report["projection"] = projection(report["cases"])
     args.out.mkdir(parents=True, exist_ok=True)
     out_file.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out_file}")
