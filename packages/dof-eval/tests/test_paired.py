@@ -141,10 +141,17 @@ def test_scores_rank_the_truth_over_halo_free_over_paste_over_nothing(sources, t
     _, m, truth = paired.load("000")
     perfect = score_pair(truth, truth, m)
     assert math.isinf(perfect["psnr"]) and perfect["ssim_band"] == pytest.approx(1.0)
-    json_path, csv_path, md_path = write_paired_results(rows, tmp_path / "out", radius=4.0)
-    assert json.loads(json_path.read_text())["radius"] == 4.0
-    assert "| halo-free | gt |" in md_path.read_text()
-    assert len(list(csv.DictReader(csv_path.open()))) == 6
+    page = tmp_path / "results.md"
+    page.write_text("<!-- begin generated: t -->\n<!-- end generated: t -->\n")
+    out = tmp_path / "out"
+    table = write_paired_results(
+        rows, out, radius=4.0, command="dof x", docs=[page], docs_block="t"
+    )
+    meta = json.loads((out / "paired.json").read_text())
+    assert meta["radius"] == 4.0 and set(meta["versions"]) == {"torch", "numpy", "pillow", "scipy"}
+    assert "| halo-free | gt |" in table and (out / "paired.md").read_text() == table
+    assert len(list(csv.DictReader((out / "paired.csv").open()))) == 6
+    assert f"```bash\ndof x\n```\n\n{table}" in page.read_text()
 
 
 def test_load_paired_needs_the_index(tmp_path) -> None:
