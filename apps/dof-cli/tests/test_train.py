@@ -170,3 +170,29 @@ def test_nproc_two_trains_in_two_processes(tmp_path: Path, tiny_data: Path) -> N
     assert result.exit_code == 0, result.output
     state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
     assert (state["step"], state["world_size"]) == (2, 2)
+
+
+def test_the_defaults_help_names_are_the_configs() -> None:
+    """dof-train's options default to None (the preset decides) and name the default in their
+    help, so that `--help` needs no torch: each named default must be dof_gan's own."""
+    import re
+
+    from dof_gan import TrainConfig
+    from dof_gan.options import OPTION_FIELDS
+
+    config, named = TrainConfig(name="x", preset="cyclegan"), 0
+    for param in main.params:
+        help_text = getattr(param, "help", None) or ""
+        found = re.search(r"\(default ([\w.+-]+)[):]", help_text) or re.search(
+            r"(\w+) \((?:[^()]*, )?default\)", help_text
+        )
+        if found is None or param.name not in OPTION_FIELDS:
+            continue
+        value: object = config
+        for part in OPTION_FIELDS[param.name].split("."):
+            value = getattr(value, part)
+        text = {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+        said = found[1]
+        assert str(text) == said or (isinstance(value, float) and float(said) == value), param.name
+        named += 1
+    assert named >= 12  # the check ran over the options that name a default
