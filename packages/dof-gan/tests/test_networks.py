@@ -12,6 +12,7 @@ from dof_gan import (
     build_discriminator,
     build_generator,
 )
+from dof_gan.networks import ReflectionPad2d, reflection_pad2d
 
 
 @pytest.mark.parametrize("upsampling", ["transpose", "resize"])
@@ -88,3 +89,36 @@ def test_building_does_not_move_the_global_rng() -> None:
     torch.manual_seed(0)
     build_generator(GeneratorConfig(ngf=4, n_blocks=1))
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_reflection_pad_keeps_bf16_under_autocast_and_pads_like_torch() -> None:
+    x = torch.randn(2, 3, 6, 7).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        padded = reflection_pad2d(x, (3, 1, 2, 0))
+        module = ReflectionPad2d(2)(x)
+    assert padded.dtype == module.dtype == torch.bfloat16  # not autocast's float32 copy
+    torch.testing.assert_close(padded, nn.functional.pad(x, (3, 1, 2, 0), mode="reflect"))
+    torch.testing.assert_close(module, nn.ReflectionPad2d(2)(x), rtol=0, atol=0)
+    plain = torch.randn(1, 2, 5, 5)
+    assert torch.equal(
+        reflection_pad2d(plain, 1), nn.functional.pad(plain, (1,) * 4, mode="reflect")
+    )
+
+
+@pytest.mark.parametrize("padding", [(3, 1, 2, 0), (0, 2, 1, 3), (1, 1, 1, 1)])
+def test_reflection_pad_backward_under_autocast(padding: tuple[int, int, int, int]) -> None:
+    """Autocast's own backward folds each padded border back onto the row or column it copied."""
+    x = torch.randn(2, 3, 6, 7, dtype=torch.float64, requires_grad=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # float64 stays float64: exact checks
+        assert torch.autograd.gradcheck(lambda t: reflection_pad2d(t, padding), (x,))
+        weights = torch.randn(2, 3, 6 + padding[2] + padding[3], 7 + padding[0] + padding[1])
+        (grad,) = torch.autograd.grad((reflection_pad2d(x, padding) * weights).sum(), x)
+    (expected,) = torch.autograd.grad(
+        (nn.functional.pad(x, padding, mode="reflect") * weights).sum(), x
+    )
+    torch.testing.assert_close(grad, expected)
+    bf16 = x.detach().bfloat16().requires_grad_()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        (grad16,) = torch.autograd.grad((reflection_pad2d(bf16, padding) * weights).sum(), bf16)
+    assert grad16.dtype == torch.bfloat16
+    torch.testing.assert_close(grad16.double(), expected, rtol=0.02, atol=0.05)
