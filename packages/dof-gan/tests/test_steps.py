@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,36 @@ def test_identity_outputs_are_not_overlaid(
     assert batch.mask_B is not None
     person_B = batch.mask_B.expand(2, 3, -1, -1) == 1
     assert not torch.equal(out.idt_G[person_B], batch.real_B[person_B])
+
+
+def test_each_translation_is_its_own_network_on_its_own_input(
+    model_and_loss: tuple[CycleGAN, CycleGANLoss, TrainConfig],
+) -> None:
+    """G(a) shares a call with G(b), F(b) with F(a): each half is the network's lone output."""
+    model, loss, _ = model_and_loss
+    batch = _batch()
+    _, _, out = generator_step(model, loss, batch, overlay=False)
+    with torch.no_grad():
+        expected = {
+            "fake_B_raw": model.G(batch.real_A), "idt_G": model.G(batch.real_B),
+            "fake_A_raw": model.F(batch.real_B), "idt_F": model.F(batch.real_A),
+            "rec_A": model.F(model.G(batch.real_A)), "rec_B": model.G(model.F(batch.real_B)),
+        }  # fmt: skip
+    for name, image in expected.items():
+        torch.testing.assert_close(getattr(out, name), image, msg=name)
+
+
+def test_identity_without_weight_is_logged_without_gradient(
+    model_and_loss: tuple[CycleGAN, CycleGANLoss, TrainConfig],
+) -> None:
+    model, loss, _ = model_and_loss
+    no_idt = CycleGANLoss(replace(loss.config, lambda_idt=0.0), None)
+    batch = _batch()
+    _, terms, out = generator_step(model, no_idt, batch, overlay=False)
+    assert not out.idt_G.requires_grad and not terms["idt_F"].requires_grad
+    assert out.fake_B_raw.requires_grad and terms["cycle_A"].requires_grad
+    with torch.no_grad():
+        torch.testing.assert_close(out.idt_G, model.G(batch.real_B))
 
 
 def test_without_overlay_outputs_are_raw(

@@ -3,7 +3,7 @@
 The rank is derived once, from the environment torchrun sets (``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``), into a :class:`World`. Rules, as StyleGAN2-ADA and nanoGPT keep them:
 
-- one DistributedDataParallel wrapper per network (G runs three times a step), used only in
+- one DistributedDataParallel wrapper per network (G runs twice a step), used only in
   the step that trains it; the frozen judges of the generator step run unwrapped;
 - each epoch's plan is cut into global batches of ``world_size * batch_size`` items and every
   rank takes its slice (:func:`shard_plan`), so N ranks see what one process with an N times
