@@ -31,6 +31,8 @@ trainer.train_step(trainer.to_batch(item))
 if world.is_main:
     torch.save({f"{name}.{key}": p.grad for name, net in trainer._networks().items()
                 for key, p in net.named_parameters()}, sys.argv[2])
+dist.barrier()  # as dof_gan.run does: every rank done, the DDP wrappers gone, then the group
+del trainer
 dist.destroy_process_group()
 """
 

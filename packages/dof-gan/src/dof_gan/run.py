@@ -151,7 +151,10 @@ def _train_ranks(
             barrier(world)
             exact = deterministic_algorithms(config.deterministic, warn_only=config.device != "cpu")
             with exact, stop_on_interrupt() as stop:
-                return trainer.fit(run, progress=progress, stop=stop)
+                result = trainer.fit(run, progress=progress, stop=stop)
+            barrier(world)  # every rank done with the group before any tears it down
+            del trainer  # its DDP wrappers go before their process group
+            return result
     finally:
         torch.distributed.destroy_process_group()
 
