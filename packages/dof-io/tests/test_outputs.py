@@ -11,6 +11,7 @@ from dof_io import (
     PhotoEvent,
     PlannedPhoto,
     plan_outputs,
+    process_photos,
     protected_inputs,
     run_planned,
 )
@@ -99,3 +100,26 @@ def test_run_planned_reports_every_photo_and_goes_on_past_failures(tmp_path: Pat
     plan = plan_outputs(photos[4:], tmp_path / "out", overwrite=True)
     with pytest.raises(ZeroDivisionError):
         list(run_planned(plan, lambda planned: 1 / 0))
+
+
+def test_process_photos_plans_protects_creates_and_reports(tmp_path: Path) -> None:
+    photos = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    masks = tmp_path / "masks"
+    done: list[str] = []
+
+    def work(planned: PlannedPhoto) -> None:
+        if planned.photo.stem == "b":
+            raise ValueError("no mask")
+        planned.target.write_bytes(b"x")
+        done.append(planned.photo.stem)
+
+    out = tmp_path / "out"
+    events = list(process_photos(photos, out, work, failures=(ValueError,)))
+    assert [(e.photo.stem, e.status, e.reason) for e in events] == [
+        ("a", "done", ""),
+        ("b", "failed", "no mask"),
+    ]
+    assert done == ["a"] and (out / "a.png").is_file()
+    refused = list(process_photos(photos, masks, work, reads=[masks]))  # out = the masks folder
+    assert {e.status for e in refused} == {"failed"} and done == ["a"]
+    assert all("is an input" in e.reason for e in refused)

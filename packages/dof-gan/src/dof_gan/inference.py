@@ -312,13 +312,8 @@ def apply_files(
     skipped unless ``overwrite``, none overwrites a photo or mask, and under torchrun each
     process takes its share. A photo that fails is reported and the job goes on.
     """
-    photos = [Path(p) for p in photos]
     masks = None if masks is None else Path(masks)
     tails = {"plain": ".png", "overlay": "_overlay.png"} if both else {"": ".png"}
-    protected = dof_io.protected_inputs(photos, [masks])
-    plan = dof_io.plan_outputs(photos, out_dir, tails=tails, protected=protected,
-                               overwrite=overwrite)  # fmt: skip
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
 
     def work(planned: dof_io.PlannedPhoto) -> None:
         mask = find_mask(planned.photo, masks) if (overlay or both) else None
@@ -327,7 +322,8 @@ def apply_files(
         for key, image in images.items():
             dof_io.write_rgb(planned.targets[key] if both else planned.target, image)
 
-    yield from dof_io.run_planned(plan, work, failures=PHOTO_FAILURES)
+    yield from dof_io.process_photos(photos, out_dir, work, tails=tails, reads=[masks],
+                                     overwrite=overwrite, failures=PHOTO_FAILURES)  # fmt: skip
 
 
 #: (image, mask) -> image, the callable benchmarks and galleries take (dof_eval's Renderer).

@@ -60,6 +60,7 @@ from dof_io.outputs import (
     output_path,
     photo_share,
     plan_outputs,
+    process_photos,
     protected_inputs,
     run_planned,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "parse_size",
     "photo_share",
     "plan_outputs",
+    "process_photos",
     "process_share",
     "protected_inputs",
     "rank_share",

@@ -172,3 +172,23 @@ def run_planned(
             yield PhotoEvent(planned.photo, "failed", reason)
         else:
             yield PhotoEvent(planned.photo, "done")
+
+
+def process_photos(
+    photos: Iterable[str | Path],
+    out_dir: str | Path,
+    work: Callable[[PlannedPhoto], object],
+    *,
+    tails: Mapping[str, str] | None = None,
+    reads: Iterable[str | Path | None] = (),
+    overwrite: bool = False,
+    failures: tuple[type[BaseException], ...] = (),
+) -> Iterator[PhotoEvent]:
+    """A batch job over photo files: plan the outputs (:func:`plan_outputs`, with the per-photo
+    files ``reads/<stem>.png`` of each folder in ``reads`` protected), create ``out_dir``, and
+    :func:`run_planned` ``work`` on each planned photo, one :class:`PhotoEvent` per photo."""
+    photos = [Path(p) for p in photos]
+    protected = protected_inputs(photos, reads)
+    plan = plan_outputs(photos, out_dir, tails=tails, protected=protected, overwrite=overwrite)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    yield from run_planned(plan, work, failures=failures)

@@ -130,12 +130,6 @@ def smooth_files(
     check_options(method, **checked)
     if fmt not in ("png", "jpg"):
         raise OptionError(f"fmt must be png or jpg; got {fmt!r}")
-    photos = [Path(p) for p in photos]
-    protected = dof_io.protected_inputs(photos, (masks, depths))
-    plan = dof_io.plan_outputs(
-        photos, out_dir, tails={"": f".{fmt}"}, protected=protected, overwrite=overwrite
-    )
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
     per_pixel = MEMORY_PER_PIXEL[method] * (DEPTH_MEMORY_FACTOR if depths else 1)
 
     def work(planned: dof_io.PlannedPhoto) -> None:
@@ -145,4 +139,7 @@ def smooth_files(
                              device=device, **options)  # fmt: skip
         dof_io.write_rgb(planned.target, image)
 
-    return dof_io.run_planned(plan, work, failures=PHOTO_FAILURES + failures)
+    return dof_io.process_photos(
+        photos, out_dir, work, tails={"": f".{fmt}"}, reads=(masks, depths), overwrite=overwrite,
+        failures=PHOTO_FAILURES + failures,
+    )  # fmt: skip
