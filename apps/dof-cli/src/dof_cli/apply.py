@@ -10,7 +10,15 @@ from pathlib import Path
 
 import click
 
-from dof_cli.common import DIR, NEW_FILE, device_option, out_dir_option, resolve_device, run_photos
+from dof_cli.common import (
+    DIR,
+    NEW_FILE,
+    device_option,
+    load_generator,
+    out_dir_option,
+    resolve_device,
+    run_photos,
+)
 
 _DIRECTION = click.option(
     "--direction", type=click.Choice(["AtoB", "BtoA"]), default="AtoB",
@@ -36,25 +44,43 @@ _DIRECTION = click.option(
     "--max-memory", type=click.FloatRange(min=0.25), default=3.0,
     help="GiB a photo may take; larger photos are translated in overlapping tiles.",
 )  # fmt: skip
+@click.option(
+    "--save-map", is_flag=True,
+    help="Also write <stem>_map.png: the defocus map as a grey picture (white = the largest "
+    "radius, kept in the PNG's text); defocus generators only.",
+)  # fmt: skip
+@click.option(
+    "--aperture", type=click.FloatRange(min=0), default=1.0,
+    help="Scale the learned aperture (defocus generators; 0 = the photo as it is).",
+)  # fmt: skip
+@click.option(
+    "--levels", type=click.IntRange(min=2), default=3,
+    help="Radius levels of the full-size drawing (defocus generators; each costs one blur).",
+)  # fmt: skip
 @_DIRECTION
 @device_option
 def apply(
     checkpoint: Path, photos: tuple[Path, ...], out: Path, overlay: bool, masks: Path | None,
-    both: bool, overwrite: bool, max_memory: float, direction: str, device: str,
+    both: bool, overwrite: bool, max_memory: float, save_map: bool, aperture: float,
+    levels: int, direction: str, device: str,
 ) -> None:  # fmt: skip
     """Translate PHOTOS (files or folders) at full size with a trained generator.
 
     Outputs are PNGs named after the photos. A photo that fails is reported and skipped.
     Under torchrun each process translates its share of the photos.
     """
-    from dof_gan import apply_files, load_generator_with_info
+    from dof_gan import apply_files
 
     device = resolve_device(device)
-    generator, info = load_generator_with_info(checkpoint, direction=direction, device=device)
+    generator, info, prior = load_generator(checkpoint, device, direction)
     if info.overlay_at_test and not (overlay or both):
         click.echo(f"note: {info.preset} models are meant to be used with --overlay", err=True)
+    render = {"aperture": aperture, "levels": levels} if info.has_map else {}
+    if save_map and not render:
+        raise click.UsageError(f"{checkpoint} is a painting generator: it has no map to save")
     job = partial(apply_files, generator=generator, masks=masks, overlay=overlay, both=both,
-                  overwrite=overwrite, max_memory=int(max_memory * 2**30))  # fmt: skip
+                  overwrite=overwrite, max_memory=int(max_memory * 2**30), prior=prior,
+                  save_map=save_map, **render)  # fmt: skip
     run_photos(photos, out, job, desc="translating", what=f"photos translated into {out}")
 
 

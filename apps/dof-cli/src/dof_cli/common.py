@@ -118,6 +118,29 @@ def load_segmenter(name: str, device: str, refine: str | None = None, **backend:
         raise click.UsageError(str(err)) from err
 
 
+def load_generator(path: Path, device: str, direction: str = "AtoB") -> tuple[Any, Any, Any]:
+    """A trained generator, what it says of itself, and the segmenter it reads (its prior, or
+    None): the three things every command that runs a generator needs."""
+    import dof_gan
+
+    generator, info = dof_gan.load_generator_with_info(path, direction=direction, device=device)
+    prior = load_segmenter(info.prior, device) if info.prior else None
+    return generator, info, prior
+
+
+def gan_renderers(path: Path, label: str, device: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A generator as benchmark/gallery columns labelled ``"GAN <label> (<kind>)"`` (and its
+    overlay column where its preset uses it), and its defocus-map column for galleries (none
+    for a painting generator)."""
+    import dof_gan
+
+    generator, info, prior = load_generator(path, device)
+    name = f"GAN {label} ({info.label})"
+    renderers = dof_gan.as_renderers(generator, name, overlay=info.overlay, prior=prior)
+    maps = {f"{name} map": dof_gan.map_renderer(generator, prior=prior)} if info.has_map else {}
+    return renderers, maps
+
+
 def command_line(ctx: click.Context, *, skip: Iterable[str] = ()) -> str:
     """The command as it ran, for a results page: its path and every parameter that has a
     value, defaults included (so the line keeps its meaning when a default changes; flags and

@@ -23,6 +23,8 @@ from dof_cli.common import (
     BatchReport,
     command_line,
     device_option,
+    gan_renderers,
+    load_generator,
     load_segmenter,
     lock_output,
     out_dir_option,
@@ -120,8 +122,13 @@ def report(
     extractor = dof_eval.get_extractor(realism, device) if real_b is not None else None
     renderers = _smoothing(device, {k: {"method": v} for k, v in BASELINES.items() if baselines})
     labelled = [*((run.label, d) for run, d in zip(runs, run_dirs, strict=True)), *generators]
+    maps: dict[str, Renderer] = {}  # defocus maps: shown, not scored
     for label, path in labelled:  # G alone and, where the preset uses it, with the overlay
-        renderers |= dof_gan.load_renderers(path, label, device=device)
+        generator, info, prior = load_generator(path, device)
+        renderers |= dof_gan.as_renderers(generator, label, overlay=info.overlay, prior=prior)
+        if info.has_map:
+            maps[f"{label} map"] = dof_gan.map_renderer(generator, prior=prior)
+    renderers |= maps
     if not renderers:
         raise click.UsageError("nothing to show: give RUN_DIRS or leave --baselines on")
     segment = None
@@ -132,6 +139,7 @@ def report(
         photos, renderers, out_dir / "renders", size=size, fallback_segmenter=segment,
         segmenters={segmenter: segment} if score_segmenter and segment else None,
         on_error=batch.fail, progress=lambda it: progress(it, desc="render", total=len(photos)),
+        pictures=maps,
     )  # fmt: skip
     batch.done = len(renders.names)
     real = dof_eval.find_photos(real_b) if real_b else []
@@ -226,8 +234,10 @@ def paired_bench(
     grid = {f"{m} + {c}": {"method": m, "radius": r, "composite": c} for m in chosen for c in modes}
     renderers |= _smoothing(device, grid)
     gans: dict[str, Renderer] = {}
+    maps: dict[str, Renderer] = {}  # defocus maps: gallery columns, not scored
     for g in generators:  # mask-free rows (G alone) and, where the preset uses it, the overlay
-        gans |= dof_gan.load_renderers(g, f"GAN {g.name if g.is_dir() else g.stem}", device=device)
+        columns, drawn = gan_renderers(g, g.name if g.is_dir() else g.stem, device)
+        gans, maps = gans | columns, maps | drawn
     renderers |= gans
     mask_free = {"none (input)", *(label for label in gans if not label.endswith(" + overlay"))}
     masks = {
@@ -239,7 +249,7 @@ def paired_bench(
         progress=lambda ids: progress(ids, desc="score", total=len(paired.ids)),
     )  # fmt: skip
     if gallery:
-        dof_eval.paired_gallery(paired, renderers, out_dir / "gallery", n=gallery)
+        dof_eval.paired_gallery(paired, renderers | maps, out_dir / "gallery", n=gallery)
     as_built = () if source else ("n", "size", "radius", "seed")  # --paired: its own config
     table = dof_eval.write_paired_results(
         rows, out_dir, table_scores=dof_eval.SCORES if all_scores else dof_eval.TABLE_SCORES,

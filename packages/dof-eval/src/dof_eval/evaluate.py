@@ -113,12 +113,15 @@ def score_renders(renders: RenderSet, columns: Sequence[str] | None = None) -> M
 
     Args:
         renders: a render folder (:class:`RenderSet`).
-        columns: which column labels to score (default: all, plus ``input`` as the reference).
+        columns: which column labels to score (default: all but the pictures, plus ``input``
+            as the reference).
 
     Returns:
         :class:`Metrics` with ``per_image`` and ``segmentation`` filled in.
     """
-    chosen = dict(renders.columns) if columns is None else {c: renders.columns[c] for c in columns}
+    if columns is None:
+        columns = [c for c in renders.columns if c not in renders.pictures]
+    chosen = {c: renders.columns[c] for c in columns}
     metrics = Metrics()
     labels = {"input": "input", **chosen}
     for name in renders.names:

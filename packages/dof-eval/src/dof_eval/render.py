@@ -74,6 +74,7 @@ class RenderSet:
         segmenters: segmenter label -> folder name.
         credits: photo name -> attribution.
         size: the long side the photos were resized to (None = original size).
+        pictures: columns shown in the gallery but not scored (a generator's defocus map).
     """
 
     root: Path
@@ -82,6 +83,7 @@ class RenderSet:
     segmenters: dict[str, str] = field(default_factory=dict)
     credits: dict[str, Attribution] = field(default_factory=dict)
     size: int | None = None
+    pictures: tuple[str, ...] = ()
 
     def path(self, folder: str, name: str) -> Path:
         """The PNG of photo ``name`` in ``folder`` (``input``, ``mask``, or a column's folder)."""
@@ -94,6 +96,7 @@ class RenderSet:
             "segmenters": self.segmenters,
             "credits": {k: vars(v) for k, v in self.credits.items()},
             "size": self.size,
+            "pictures": list(self.pictures),
         }
         path = self.root / "renders.json"
         atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -116,6 +119,7 @@ class RenderSet:
                 segmenters=dict(data.get("segmenters", {})),
                 credits={k: Attribution(**v) for k, v in data.get("credits", {}).items()},
                 size=data.get("size"),
+                pictures=tuple(data.get("pictures", ())),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise DatasetError(
@@ -169,6 +173,7 @@ def render_columns(
     fallback_segmenter: Segmenter | None = None,
     on_error: OnError | None = None,
     progress: Callable[[Iterable[EvalPhoto]], Iterable[EvalPhoto]] | None = None,
+    pictures: Iterable[str] = (),
 ) -> RenderSet:
     """Render every photo through every method and write the results as PNGs.
 
@@ -181,6 +186,8 @@ def render_columns(
         fallback_segmenter: makes the mask of a photo that has none.
         on_error: called with (photo path, reason) when a photo fails; without it, errors raise.
         progress: optional wrapper around the photo iterator (a progress bar).
+        pictures: labels of ``renderers`` that draw a picture to show, not an image to score
+            (a defocus map).
 
     Returns:
         The :class:`RenderSet` (saved as ``out_dir/renders.json``), listing the photos that
@@ -196,6 +203,7 @@ def render_columns(
         columns=_folders(renderers),
         segmenters=_folders(segmenters, "seg-"),
         size=size,
+        pictures=tuple(pictures),
     )
     done: list[str] = []
     credits: dict[str, Attribution] = {}
@@ -211,6 +219,7 @@ def render_columns(
             done.append(photo.name)
             if photo.attribution is not None:
                 credits[photo.name] = photo.attribution
-    result = RenderSet(out.root, tuple(done), out.columns, out.segmenters, credits, size)
+    result = RenderSet(out.root, tuple(done), out.columns, out.segmenters, credits, size,
+                       out.pictures)  # fmt: skip
     result.save()
     return result

@@ -35,11 +35,14 @@ from dof_gan.inference import (
     apply_to_photo,
     as_renderers,
     export_generator,
+    Prior,
     find_mask,
     load_generator,
     load_generator_with_info,
     load_renderers,
+    map_renderer,
     translate,
+    translate_with_map,
 )
 from dof_gan.losses import (
     CycleGANLoss,
@@ -115,6 +118,7 @@ __all__ = [
     "cycle_loss",
     "discriminator_step",
     "export_generator",
+    "Prior",
     "find_mask",
     "gan_loss",
     "generator_step",
@@ -122,6 +126,7 @@ __all__ = [
     "load_generator",
     "load_generator_with_info",
     "load_renderers",
+    "map_renderer",
     "load_run_config",
     "mask_loss",
     "mask_overlay",
@@ -130,5 +135,6 @@ __all__ = [
     "resume_config",
     "train",
     "translate",
+    "translate_with_map",
     "vgg_checkpoint_path",
 ]

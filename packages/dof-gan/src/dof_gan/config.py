@@ -61,13 +61,29 @@ PRESETS: dict[str, Preset] = {
 }  # fmt: skip
 
 
+GENERATORS = ("resnet", "defocus")
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
-    """ResNet generator: ``n_blocks`` residual blocks (9 or 6 in the paper), ``ngf`` filters."""
+    """Which generator and its size.
+
+    ``resnet`` (the paper's): ``n_blocks`` residual blocks (9 or 6 in the paper), ``ngf``
+    filters, painting every pixel. ``defocus`` (dof_gan.defocus): a U-Net of ``depth`` levels
+    and ``width`` filters predicts a defocus map that dof-smooth's lens draws, with radii up to
+    ``max_radius`` pixels at the training size; ``prior`` names the segmenter whose person mask
+    it reads as a fourth input channel ("" = the photo alone).
+    """
 
     ngf: int = 64
     n_blocks: int = 9
     upsampling: str = "transpose"  # "transpose" or "resize" (resize-then-convolve, 4.4.1)
+    kind: str = "resnet"
+    width: int = 16
+    depth: int = 4
+    max_radius: float = 12.0
+    prior: str = ""
+    work_size: int = 256  # long side the map is predicted at on a photo (the training size)
 
 
 @dataclass(frozen=True)
@@ -87,6 +103,8 @@ class LossConfig:
     lambda_idt: float = 0.5
     lambda_mask_pixel: float = 0.0
     lambda_mask_vgg: float = 0.0
+    lambda_focus: float = 0.0  # defocus generator: L1 of s(x) against the mask's background
+    d_augment: str = ""  # D_B's view of real and fake: "translation", "cutout", both with ","
     vgg_weights: str = "imagenet"  # "imagenet", "none" (random, for tests) or a .pth path
 
 
@@ -114,6 +132,7 @@ class TrainConfig:
     mask_overlay: bool = False
     overlay_at_test: bool = False
     mask_reading: str = "paper"
+    one_sided: bool = False  # G and D_B alone: no F, no D_A, no cycle
     n_epochs: int = 50
     n_epochs_decay: int = 25
     batch_size: int = 1

@@ -81,6 +81,25 @@ def scan_domain(root: str | Path, name: str, split: str = "train") -> Domain:
     return Domain(name, images, "alpha" if has_alpha else "none")
 
 
+def scan_priors(root: str | Path, domain: Domain, segmenter: str) -> Path:
+    """``ROOT/prior<X>/``, the person masks a generator with a prior reads, one per image.
+
+    Raises:
+        DatasetError: the folder is missing or lacks a mask (the message says how to make them).
+    """
+    folder = Path(root) / f"prior{domain.name}"
+    make = (f"make them with: dof seg {Path(root) / domain.images[0].parent.name} -o {folder} "
+            f"--segmenter {segmenter}")  # fmt: skip
+    if not folder.is_dir():
+        raise DatasetError(f"the generator reads {segmenter!r} person masks from {folder}, "
+                           f"which does not exist; {make}")  # fmt: skip
+    missing = [p.name for p in domain.images if not (folder / f"{p.stem}.png").is_file()]
+    if missing:
+        raise DatasetError(f"{folder} has no mask for {len(missing)} of the "
+                           f"{len(domain.images)} images (first: {', '.join(missing[:3])}); {make}")  # fmt: skip
+    return folder
+
+
 def load_item(domain: Domain, index: int) -> tuple[Tensor, Tensor | None]:
     """Read one photo and its mask: ((3, H, W) float [0, 1], (1, H, W) float [0, 1] or None)."""
     path = domain.images[index]
@@ -174,12 +193,25 @@ class UnpairedDataset(Dataset[dict[str, Tensor]]):
     in [0, 1] when both domains have masks.
     """
 
-    def __init__(self, config: DataConfig, split: str = "train") -> None:
+    def __init__(self, config: DataConfig, split: str = "train", *, prior: str = "") -> None:
         self.config = config
         self.A = scan_domain(config.root, "A", split)
         self.B = scan_domain(config.root, "B", split)
         self.has_masks = self.A.masks != "none" and self.B.masks != "none"
+        self.prior = prior
+        self.prior_dirs = {name: scan_priors(config.root, d, prior) for name, d in
+                           (("A", self.A), ("B", self.B))} if prior else {}  # fmt: skip
         self._cache: dict[tuple[str, int], tuple[Tensor, Tensor | None]] = {}
+        self._priors: dict[tuple[str, int], Tensor] = {}
+
+    def _prior(self, domain: Domain, index: int, size: tuple[int, int]) -> Tensor:
+        """(1, H, W) float [0, 1]: the segmenter's mask of image ``index`` (cached as uint8)."""
+        key = (domain.name, index)
+        if key not in self._priors:
+            path = self.prior_dirs[domain.name] / f"{domain.images[index].stem}.png"
+            mask = dof_io.read_mask(path, size=size)
+            self._priors[key] = torch.from_numpy((mask * 255).round().astype(np.uint8))[None]
+        return self._priors[key].float() / 255.0
 
     def preload(self, max_bytes: int = CACHE_BYTES) -> int:
         """Decode photos once and keep them as uint8 tensors, until ``max_bytes`` are used.
@@ -225,6 +257,9 @@ class UnpairedDataset(Dataset[dict[str, Tensor]]):
             item[key] = resize_crop_flip(image, *crop) * 2 - 1  # RGB to [-1, 1]
             if self.has_masks and mask is not None:
                 item[f"mask_{key}"] = resize_crop_flip(mask, *crop).clamp(0, 1)  # stays [0, 1]
+            if self.prior:
+                prior = self._prior(domain, index, tuple(image.shape[-2:]))  # type: ignore[arg-type]
+                item[f"prior_{key}"] = resize_crop_flip(prior, *crop).clamp(0, 1)
         return item
 
 

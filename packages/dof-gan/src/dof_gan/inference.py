@@ -26,16 +26,9 @@ from dof_gan.checkpoint import load_checkpoint
 from dof_gan.config import PRESETS, GeneratorConfig
 from dof_gan.errors import CheckpointError, ConfigError, DofGanError, ShapeError
 from dof_gan.losses import mask_overlay
-from dof_gan.networks import ResnetGenerator
+from dof_gan.networks import GENERATOR_CLASSES
 from dof_gan.runlog import last_checkpoint_path
-from dof_gan.tiling import (
-    DEFAULT_MAX_MEMORY,
-    DEFAULT_OVERLAP,
-    context_margin,
-    downscale_for_stats,
-    plan_tile,
-    translate_tiled,
-)
+from dof_gan.tiling import DEFAULT_MAX_MEMORY
 from dof_io.check import check_image
 from dof_io.tensors import image_to_tensor, mask_to_tensor, tensor_to_image
 
@@ -53,6 +46,23 @@ class GeneratorInfo:
     preset: str | None
     overlay_at_test: bool
     step: int | None
+
+    @property
+    def prior(self) -> str:
+        """The segmenter whose person mask the generator reads ("" = the photo alone)."""
+        return self.generator.prior
+
+    @property
+    def has_map(self) -> bool:
+        """Whether it renders through a defocus map (that ``translate_with_map`` returns)."""
+        return self.generator.kind != "resnet"
+
+    @property
+    def label(self) -> str:
+        """What a table or gallery calls it: the kind, and the segmenter it has inside."""
+        if not self.has_map:
+            return "paper ResNet"
+        return f"defocus + {self.prior}" if self.prior else "defocus, photo only"
 
     @property
     def overlay(self) -> bool:
@@ -106,7 +116,7 @@ def load_generator_with_info(
             "step": state.get("step"),
         }
     generator_config = GeneratorConfig(**meta["generator"])
-    model = ResnetGenerator(generator_config)
+    model = GENERATOR_CLASSES[generator_config.kind](generator_config)
     try:
         model.load_state_dict(weights)
     except RuntimeError as err:
@@ -183,29 +193,50 @@ def translate(
     generator: nn.Module,
     image: Tensor,
     *,
+    prior: Tensor | None = None,
     mask: Tensor | None = None,
     overlay: bool = False,
     max_memory: int | None = None,
+    **render: Any,
 ) -> Tensor:
-    """Run a generator on photos of any size.
+    """Run a generator on photos of any size (:func:`translate_with_map` without the map)."""
+    return translate_with_map(generator, image, prior=prior, mask=mask, overlay=overlay,
+                              max_memory=max_memory, **render)[0]  # fmt: skip
+
+
+def translate_with_map(
+    generator: nn.Module,
+    image: Tensor,
+    *,
+    prior: Tensor | None = None,
+    mask: Tensor | None = None,
+    overlay: bool = False,
+    max_memory: int | None = None,
+    **render: Any,
+) -> tuple[Tensor, Tensor | None]:
+    """Run a generator on photos of any size; its defocus map too, where it has one.
 
     Args:
         generator: from :func:`load_generator`.
-        image: (B, 3, H, W) float in [0, 1], any H and W from 8 up (padded to a multiple of 4
-            by reflection, cropped back).
+        image: (B, 3, H, W) float in [0, 1], any H and W from 8 up.
+        prior: (B, 1, H, W) person mask from the segmenter the generator reads
+            (:attr:`GeneratorInfo.prior`); needed by such a generator, ignored by others.
         mask: (B, 1, H, W) in [0, 1], 1 = person; needed with ``overlay``.
         overlay: put the input's person back over the output (eq. 13); where the mask is 1 the
             output equals the input exactly.
-        max_memory: bytes one generator pass may use; a photo that needs more is translated
-            in overlapping tiles (:mod:`dof_gan.tiling`) with instance-norm statistics from the
-            whole photo, downscaled to fit. ``None``: never tile.
+        max_memory: bytes one pass may use; a photo that needs more is done in parts (tiles
+            with shared instance-norm statistics for a painting generator, bands of rows for
+            the lens). ``None``: at once.
+        render: a defocus generator's drawing options (``aperture``, ``focus``, ``levels``,
+            ``upsample``, ``work_size``, ``highlights``; see
+            :meth:`dof_gan.defocus.DefocusGenerator.translate_photo`).
 
     Returns:
-        (B, 3, H, W) float32 in [0, 1], on the generator's device, computed under
-        ``torch.inference_mode()``.
+        (B, 3, H, W) float32 in [0, 1] on the generator's device, and the (B, 1, H, W) radius
+        map in pixels or ``None``; computed under ``torch.inference_mode()``.
 
     Raises:
-        ShapeError: wrong shapes or dtype, or ``overlay`` without a mask.
+        ShapeError: wrong shapes or dtype, ``overlay`` without a mask, a prior of the wrong size.
     """
     check_image(image, "image", kind=Tensor, error=ShapeError)
     if min(image.shape[-2:]) < 8:
@@ -214,29 +245,19 @@ def translate(
     if overlay and mask is None:
         raise ShapeError("overlay=True needs a mask (B, 1, H, W); pass mask= or overlay=False")
     device = next(generator.parameters()).device
+    if prior is not None:
+        check_image(prior, "prior", kind=Tensor, error=ShapeError, channels=1)
+        if prior.shape[-2:] != image.shape[-2:]:
+            raise ShapeError(f"prior must be {tuple(image.shape[-2:])} like the image; "
+                             f"got {tuple(prior.shape[-2:])}")  # fmt: skip
+        prior = prior.to(device, torch.float32)
     with torch.inference_mode():
         x = image.to(device, torch.float32)
-        h, w = x.shape[-2:]
-        pad_h, pad_w = -h % 4, -w % 4
-        padded = x * 2 - 1
-        if pad_h or pad_w:
-            padded = F.pad(padded, (0, pad_w, 0, pad_h), mode="reflect")
-        height, width = padded.shape[-2:]
-        tile = None if max_memory is None else plan_tile(generator, height, width, max_memory)
-        if tile is None:
-            result: Tensor = generator(padded)
-        else:  # one photo at a time, in tiles
-            overlap, margin = min(DEFAULT_OVERLAP, tile // 16 * 4), context_margin(generator)
-            result = torch.cat([
-                translate_tiled(generator, one, tile=tile, overlap=overlap,
-                                stats_image=downscale_for_stats(one, (tile + 2 * margin) ** 2))
-                for one in torch.split(padded, 1)
-            ])  # fmt: skip
-        out = ((result[..., :h, :w] + 1) / 2).clamp(0, 1)
+        out, radius = generator.translate_photo(x, prior=prior, max_memory=max_memory, **render)
         if overlay:
             assert mask is not None
             out = mask_overlay(out, x, mask.to(device, torch.float32))
-    return out
+    return out, radius
 
 
 def find_mask(photo: Path, masks_dir: Path | None) -> Path:
@@ -255,6 +276,19 @@ def find_mask(photo: Path, masks_dir: Path | None) -> Path:
     raise dof_io.ImageReadError(photo, "no mask: give --masks DIR or an RGBA photo (dof seg)")
 
 
+#: a segmenter as a generator's prior: (B, 3, H, W) in [0, 1] -> (B, 1, H, W) person masks
+Prior = Callable[[Tensor], Tensor]
+
+
+def check_prior(generator: nn.Module, prior: Prior | None) -> None:
+    """A generator that reads a segmenter's mask gets one (the message says which to give)."""
+    wanted = getattr(generator, "config", None)
+    name = getattr(wanted, "prior", "")
+    if name and prior is None:
+        raise ConfigError("--prior", f"this generator reads the {name!r} segmenter's person mask: "
+                          f"load it (dof_seg.get_segmenter({name!r})) and pass it as prior")  # fmt: skip
+
+
 def apply_to_photo(
     generator: nn.Module,
     photo: str | Path,
@@ -263,13 +297,22 @@ def apply_to_photo(
     overlay: bool = False,
     both: bool = False,
     max_memory: int | None = DEFAULT_MAX_MEMORY,
-) -> dict[str, np.ndarray[Any, np.dtype[np.uint8]]]:
-    """Translate one photo file at full size (in tiles when it needs more than ``max_memory``
-    bytes; see :func:`translate`).
+    prior: Prior | None = None,
+    save_map: bool = False,
+    **render: Any,
+) -> dict[str, np.ndarray[Any, np.dtype[Any]]]:
+    """Translate one photo file at full size (in parts when it needs more than ``max_memory``
+    bytes; see :func:`translate_with_map`).
+
+    Args:
+        prior: the segmenter a generator with a prior reads (:attr:`GeneratorInfo.prior`).
+        save_map: also return ``"map"``, the (H, W) float32 radius map in pixels (a generator
+            without one returns none).
 
     Returns:
         ``{"plain": ...}``, ``{"overlay": ...}``, or both keys with ``both``; (H, W, 3) uint8.
     """
+    check_prior(generator, prior)
     rgb = dof_io.read_rgb(photo)
     image = image_to_tensor(rgb)
     mask_t = None
@@ -278,13 +321,20 @@ def apply_to_photo(
             raise ShapeError("overlay needs a mask path")
         mask_np = dof_io.read_mask(mask, size=rgb.shape[:2])
         mask_t = mask_to_tensor(mask_np)
-    plain = translate(generator, image, max_memory=max_memory)
+    prior_t = None if prior is None else prior(image)
+    plain, radius = translate_with_map(generator, image, prior=prior_t, max_memory=max_memory,
+                                       **render)  # fmt: skip
     results = {}
     if both or not overlay:
         results["plain"] = plain
     if mask_t is not None:
         results["overlay"] = mask_overlay(plain, image.to(plain.device), mask_t.to(plain.device))
-    return {key: tensor_to_image(value) for key, value in results.items()}
+    images: dict[str, np.ndarray[Any, np.dtype[Any]]] = {
+        key: tensor_to_image(value) for key, value in results.items()
+    }
+    if save_map and radius is not None:
+        images["map"] = radius[0, 0].float().cpu().numpy()
+    return images
 
 
 #: what a photo may fail with in :func:`apply_files` and the job go on past
@@ -303,24 +353,39 @@ def apply_files(
     both: bool = False,
     overwrite: bool = False,
     max_memory: int | None = DEFAULT_MAX_MEMORY,
+    prior: Prior | None = None,
+    save_map: bool = False,
+    **render: Any,
 ) -> Iterator[dof_io.PhotoEvent]:
     """Translate photo files at full size into ``out_dir``, one ``dof_io.PhotoEvent`` per photo.
 
     ``x.jpg`` writes ``out_dir/x.png`` (the overlay result with ``overlay``), or with ``both``
-    ``x.png`` and ``x_overlay.png``. The overlay's mask is ``masks/<stem>.png`` or the photo's
-    own alpha (:func:`find_mask`). Outputs follow ``dof_io.plan_outputs``: existing ones are
-    skipped unless ``overwrite``, none overwrites a photo or mask, and under torchrun each
-    process takes its share. A photo that fails is reported and the job goes on.
+    ``x.png`` and ``x_overlay.png``; with ``save_map`` (a generator with a defocus map) also
+    ``x_map.png``, the radius map as a grey picture (:func:`dof_io.write_radius_map`). The
+    overlay's mask is ``masks/<stem>.png`` or the photo's own alpha (:func:`find_mask`).
+    Outputs follow ``dof_io.plan_outputs``: existing ones are skipped unless ``overwrite``,
+    none overwrites a photo or mask, and under torchrun each process takes its share. A photo
+    that fails is reported and the job goes on. ``prior`` and ``render``: see
+    :func:`apply_to_photo`.
     """
+    check_prior(generator, prior)
     masks = None if masks is None else Path(masks)
     tails = {"plain": ".png", "overlay": "_overlay.png"} if both else {"": ".png"}
+    if save_map:
+        tails = {**tails, "map": "_map.png"}
+    keyed = both or save_map
 
     def work(planned: dof_io.PlannedPhoto) -> None:
         mask = find_mask(planned.photo, masks) if (overlay or both) else None
         images = apply_to_photo(generator, planned.photo, mask=mask, overlay=overlay,
-                                both=both, max_memory=max_memory)  # fmt: skip
+                                both=both, max_memory=max_memory, prior=prior,
+                                save_map=save_map, **render)  # fmt: skip
         for key, image in images.items():
-            dof_io.write_rgb(planned.targets[key] if both else planned.target, image)
+            target = planned.targets[key if both or key == "map" else ""] if keyed else planned.target
+            if key == "map":
+                dof_io.write_radius_map(target, image)
+            else:
+                dof_io.write_rgb(target, image)
 
     yield from dof_io.process_photos(photos, out_dir, work, tails=tails, reads=[masks],
                                      overwrite=overwrite, failures=PHOTO_FAILURES)  # fmt: skip
@@ -330,7 +395,10 @@ def apply_files(
 Renderer = Callable[[Tensor, Tensor], Tensor]
 
 
-def as_renderers(generator: nn.Module, label: str, *, overlay: bool) -> dict[str, Renderer]:
+def as_renderers(
+    generator: nn.Module, label: str, *, overlay: bool, prior: Prior | None = None,
+    **render: Any,
+) -> dict[str, Renderer]:
     """A generator as image functions for benchmarks and galleries (``dof_eval``).
 
     Args:
@@ -338,24 +406,53 @@ def as_renderers(generator: nn.Module, label: str, *, overlay: bool) -> dict[str
         label: the name of its row or column.
         overlay: add ``"<label> + overlay"``: the output with the input's person put back
             (eq. 13).
+        prior: the segmenter the generator reads, run on each image (the renderer gets the
+            photo and nothing else: the benchmark's mask is never its prior).
+        render: a defocus generator's drawing options (see :func:`translate_with_map`).
 
     Returns:
         ``{label: (image, mask) -> G(image)}`` (the mask is ignored), plus the overlay entry;
         each takes (B, 3, H, W) images and (B, 1, H, W) masks in [0, 1] on any device and
         returns (B, 3, H, W) float32 in [0, 1] on the CPU.
     """
-    renderers: dict[str, Renderer] = {label: lambda x, m: translate(generator, x).cpu()}
+    check_prior(generator, prior)
+
+    def run(x: Tensor) -> Tensor:
+        return translate(generator, x, prior=None if prior is None else prior(x), **render)
+
+    renderers: dict[str, Renderer] = {label: lambda x, m: run(x).cpu()}
     if overlay:
-        renderers[f"{label} + overlay"] = lambda x, m: translate(
-            generator, x, mask=m, overlay=True
+        renderers[f"{label} + overlay"] = lambda x, m: mask_overlay(
+            run(x), x.to(torch.float32), m.to(torch.float32)
         ).cpu()
     return renderers
 
 
+def map_renderer(generator: nn.Module, *, prior: Prior | None = None, **render: Any) -> Renderer:
+    """``(image, mask) -> the radius map`` as a grey (B, 3, H, W) picture in [0, 1] (white = the
+    largest radius of each image), for a gallery's map column."""
+    check_prior(generator, prior)
+
+    def draw(x: Tensor, m: Tensor) -> Tensor:
+        _, radius = translate_with_map(generator, x, prior=None if prior is None else prior(x),
+                                       **render)  # fmt: skip
+        if radius is None:
+            return torch.zeros_like(x, dtype=torch.float32).cpu()
+        top = radius.flatten(1).amax(1).clamp_min(1e-6).view(-1, 1, 1, 1)
+        return (radius / top).expand(-1, 3, -1, -1).float().cpu()
+
+    return draw
+
+
 def load_renderers(
-    path: str | Path, label: str, *, device: str | torch.device = "cpu"
+    path: str | Path,
+    label: str,
+    *,
+    device: str | torch.device = "cpu",
+    prior: Prior | None = None,
+    **render: Any,
 ) -> dict[str, Renderer]:
     """:func:`as_renderers` of the G: A -> B generator at ``path`` (run folder, ``.pt`` or
     ``.safetensors``), with the overlay entry where :attr:`GeneratorInfo.overlay` says so."""
     generator, info = load_generator_with_info(path, direction="AtoB", device=device)
-    return as_renderers(generator, label, overlay=info.overlay)
+    return as_renderers(generator, label, overlay=info.overlay, prior=prior, **render)

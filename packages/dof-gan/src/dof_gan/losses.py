@@ -113,6 +113,23 @@ def mask_overlay(generated: Tensor, real: Tensor, mask: Tensor) -> Tensor:
     return generated * (1 - mask) + real * mask
 
 
+def focus_loss(logits: Tensor, mask: Tensor) -> Tensor:
+    """Where to defocus, taught by the training masks: the defocus fraction s = sigmoid(logits)
+    against the mask's background (1 - M), as a binary cross-entropy (mean over pixels).
+
+    The mask loss teaches the subject; this term teaches the map the rest (the how much, the
+    aperture, is left to D_B). On logits, so a fraction stuck at 0 or 1 still gets a gradient.
+
+    Args:
+        logits: (B, 1, H, W) logits of the defocus fraction (0 in focus).
+        mask: (B, 1, H, W) person mask in [0, 1].
+    """
+    if logits.shape != mask.shape:
+        raise ShapeError(f"focus_loss: logits {tuple(logits.shape)} and mask "
+                         f"{tuple(mask.shape)} must have one shape")  # fmt: skip
+    return F.binary_cross_entropy_with_logits(logits.float(), 1 - mask.float())
+
+
 class GANLoss(nn.Module):
     """Module form of :func:`gan_loss` with a fixed mode."""
 
@@ -154,6 +171,9 @@ class CycleGANLoss(nn.Module):
         + lambda_cyc * lambda_idt * (idt_G + idt_F)     eq. 2
         + lambda_mask_pixel * (pixel_A + pixel_B)       eq. 10, scaled as in eq. 12
         + lambda_mask_vgg * (vgg_A + vgg_B)             eq. 11, scaled as in eq. 12
+        + lambda_focus * focus                          a defocus generator's map (ours)
+
+    A one-sided model has no ``F_gan``, cycle or ``idt_F`` terms.
     """
 
     def __init__(self, config: LossConfig, vgg: nn.Module | None = None) -> None:
@@ -189,10 +209,13 @@ class CycleGANLoss(nn.Module):
         ``mask_A_pixel``, ``mask_A_vgg``, ``mask_B_pixel``, ``mask_B_vgg`` (absent: 0)."""
         c = self.config
         zero = terms["G_gan"].new_zeros(())
-        total = terms["G_gan"] + terms["F_gan"]
-        total = total + c.lambda_cyc * (terms["cycle_A"] + terms["cycle_B"])
+        total = terms["G_gan"] + terms.get("F_gan", zero)  # one-sided: no F, no D_A, no cycle
+        total = total + c.lambda_cyc * (terms.get("cycle_A", zero) + terms.get("cycle_B", zero))
         if c.lambda_idt > 0:
-            total = total + c.lambda_cyc * c.lambda_idt * (terms["idt_G"] + terms["idt_F"])
+            idt = terms.get("idt_G", zero) + terms.get("idt_F", zero)
+            total = total + c.lambda_cyc * c.lambda_idt * idt
+        if c.lambda_focus > 0 and "focus" in terms:
+            total = total + c.lambda_focus * terms["focus"]
         if c.lambda_mask_pixel > 0:
             pixel = terms.get("mask_A_pixel", zero) + terms.get("mask_B_pixel", zero)
             total = total + c.lambda_mask_pixel * pixel

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dof_gan.config import DiscriminatorConfig, GeneratorConfig
-from dof_gan.errors import ShapeError
+from dof_gan.defocus import DefocusGenerator
+from dof_gan.errors import ConfigError, ShapeError
 
 
 class _ReflectionPad2d(torch.autograd.Function):
@@ -139,13 +140,31 @@ class ResnetGenerator(nn.Module):
         layers += [ReflectionPad2d(3), nn.Conv2d(ngf, 3, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
-    def forward(self, x: Tensor) -> Tensor:
+    #: input sides must be multiples of this
+    multiple = 4
+
+    def forward(
+        self, x: Tensor, prior: Tensor | None = None, *, with_map: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor | None]:
+        """The generator contract (see :class:`~dof_gan.defocus.DefocusGenerator`): this one
+        paints from the photo alone, ignores ``prior`` and has no defocus map (``None``)."""
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[-2] % 4 or x.shape[-1] % 4:
             raise ShapeError(
                 f"generator input must be (B, 3, H, W) with H and W multiples of 4; got "
                 f"{tuple(x.shape)}: use dof_gan.translate, which pads and crops back"
             )
-        return self.model(x)  # type: ignore[no-any-return]
+        out: Tensor = self.model(x)
+        return (out, None) if with_map else out
+
+    def translate_photo(
+        self, image: Tensor, *, prior: Tensor | None = None, max_memory: int | None = None,
+        **render: object,
+    ) -> tuple[Tensor, None]:
+        """A whole photo, (B, 3, H, W) in [0, 1] -> ([0, 1] float32, no defocus map): see
+        :func:`dof_gan.translate`. The renderer's options (``render``) do not apply."""
+        from dof_gan.tiling import paint_photo  # tiling imports nothing of this module's users
+
+        return paint_photo(self, image, max_memory), None
 
 
 class PatchDiscriminator(nn.Module):
@@ -194,11 +213,21 @@ def init_weights(module: nn.Module, *, seed: int, std: float = 0.02) -> nn.Modul
     return module
 
 
-def build_generator(config: GeneratorConfig, *, seed: int = 0) -> ResnetGenerator:
-    """A freshly initialised generator (normal(0, 0.02) from ``seed``; global RNG untouched)."""
+def build_generator(config: GeneratorConfig, *, seed: int = 0) -> nn.Module:
+    """A freshly initialised generator of ``config.kind``, from ``seed``; global RNG untouched.
+
+    ``resnet``: normal(0, 0.02) weights (CycleGAN's init). ``defocus``: PyTorch's default
+    (Kaiming-uniform) init drawn from ``seed``, the map head at 0 (no normalisation layers, so
+    a 0.02 normal would starve the deeper levels).
+    """
+    if config.kind not in GENERATOR_CLASSES:
+        raise ConfigError("--generator", f"must be one of {', '.join(GENERATOR_CLASSES)}; "
+                          f"got {config.kind!r}")  # fmt: skip
     with torch.random.fork_rng(devices=[]):  # the layers' own default init draws globally
-        generator = ResnetGenerator(config)
-    init_weights(generator, seed=seed)
+        torch.manual_seed(seed)
+        generator = GENERATOR_CLASSES[config.kind](config)
+    if config.kind == "resnet":
+        init_weights(generator, seed=seed)
     return generator
 
 
@@ -208,3 +237,10 @@ def build_discriminator(config: DiscriminatorConfig, *, seed: int = 0) -> PatchD
         discriminator = PatchDiscriminator(config)
     init_weights(discriminator, seed=seed)
     return discriminator
+
+
+#: generator kind -> class (``GeneratorConfig.kind``)
+GENERATOR_CLASSES: dict[str, type[nn.Module]] = {
+    "resnet": ResnetGenerator,
+    "defocus": DefocusGenerator,
+}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from dof_gan.config import (
     CONFIG_VERSION,
     GAN_MODES,
+    GENERATORS,
     MASK_READINGS,
     PRECISIONS,
     PRESETS,
@@ -25,6 +26,7 @@ from dof_gan.config import (
     TrainConfig,
     mask_weights,
 )
+from dof_gan.augment import parse_policy
 from dof_gan.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -44,6 +46,14 @@ OPTION_FIELDS: dict[str, str] = {
     "ngf": "generator.ngf",
     "n_blocks": "generator.n_blocks",
     "upsampling": "generator.upsampling",
+    "generator": "generator.kind",
+    "map_width": "generator.width",
+    "map_depth": "generator.depth",
+    "max_radius": "generator.max_radius",
+    "prior": "generator.prior",
+    "one_sided": "one_sided",
+    "lambda_focus": "loss.lambda_focus",
+    "d_augment": "loss.d_augment",
     "ndf": "discriminator.ndf",
     "gan_mode": "loss.gan_mode",
     "lambda_cyc": "loss.lambda_cyc",
@@ -69,6 +79,10 @@ OPTION_FIELDS: dict[str, str] = {
     "keep_checkpoints": "keep_epoch_checkpoints",
 }
 _FIELD_TO_OPTION = {path: option for option, path in OPTION_FIELDS.items()}
+
+#: what ``--generator defocus`` changes when the option is not given: no identity loss (G(b) = b
+#: asks a renderer not to blur, and it cannot shift colours anyway) and the focus term on.
+DEFOCUS_DEFAULTS: dict[str, Any] = {"lambda_idt": 0.0, "lambda_focus": 5.0}
 
 #: options that may differ when a run is resumed: they change where and how long it runs, not
 #: what it computes.
@@ -130,6 +144,11 @@ def config_from_options(options: Mapping[str, Any]) -> TrainConfig:
         config = _replace(config, "loss.lambda_mask_pixel", pixel)
     if "lambda_mask_vgg" not in given:
         config = _replace(config, "loss.lambda_mask_vgg", vgg)
+    if config.generator.kind == "defocus":  # DEFOCUS_DEFAULTS: what a renderer trains with
+        for option, value in DEFOCUS_DEFAULTS.items():
+            if option not in given:
+                config = _replace(config, OPTION_FIELDS[option], value)
+        config = _replace(config, "generator.work_size", config.data.size)
     validate_config(config)
     return config
 
@@ -220,6 +239,18 @@ def validate_config(config: TrainConfig) -> None:
     if config.max_steps is not None:
         _check_int("max_steps", config.max_steps, 1)
     _check_choice("generator.upsampling", config.generator.upsampling, UPSAMPLINGS)
+    _check_choice("generator.kind", config.generator.kind, GENERATORS)
+    _check_int("generator.width", config.generator.width, 1)
+    _check_int("generator.depth", config.generator.depth, 2)
+    _check_float("generator.max_radius", config.generator.max_radius, positive=True)
+    if not isinstance(config.generator.prior, str):
+        raise ConfigError("--prior", f"must be a segmenter name or empty; got {config.generator.prior!r}")
+    if config.generator.prior and config.generator.kind != "defocus":
+        raise ConfigError("--prior", "only the defocus generator reads a segmenter's mask")
+    if config.one_sided and config.generator.kind != "defocus":
+        raise ConfigError("--one-sided", "needs --generator defocus: a painting generator "
+                          "without the cycle has nothing that keeps the content")  # fmt: skip
+    parse_policy(config.loss.d_augment)
     _check_choice("loss.gan_mode", config.loss.gan_mode, GAN_MODES)
     _check_choice("mask_reading", config.mask_reading, MASK_READINGS)
     for path in (
@@ -227,6 +258,7 @@ def validate_config(config: TrainConfig) -> None:
         "loss.lambda_idt",
         "loss.lambda_mask_pixel",
         "loss.lambda_mask_vgg",
+        "loss.lambda_focus",
     ):
         _check_float(path, _get(config, path))  # fmt: skip
     _check_float("lr", config.lr, positive=True)
@@ -243,6 +275,7 @@ def validate_config(config: TrainConfig) -> None:
         "deterministic",
         "channels_last",
         "compile",
+        "one_sided",
     ):
         if not isinstance(_get(config, path), bool):
             raise ConfigError(flag(path), f"must be true or false; got {_get(config, path)!r}")

@@ -25,7 +25,7 @@ from dof_gan.errors import RunFolderError
 #: the names in every log line's "losses", in order (mask terms only when masks exist).
 LOSS_NAMES = (
     "D_A", "D_B", "G_gan", "F_gan", "cycle_A", "cycle_B", "idt_G", "idt_F",
-    "mask_A", "mask_B", "G_total",
+    "mask_A", "mask_B", "focus", "aperture", "G_total",
 )  # fmt: skip
 
 

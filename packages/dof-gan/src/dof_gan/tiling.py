@@ -216,3 +216,29 @@ def downscale_for_stats(image: Tensor, max_pixels: int) -> Tensor:
     if size == (h, w):
         return image
     return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def paint_photo(generator: nn.Module, x: Tensor, max_memory: int | None) -> Tensor:
+    """A painting generator on a whole photo: (B, 3, H, W) in [0, 1] -> [0, 1], float32.
+
+    Pads to a multiple of 4 by reflection and crops back; with ``max_memory`` a photo that needs
+    more is translated in overlapping tiles with instance-norm statistics from the whole photo,
+    downscaled to fit.
+    """
+    h, w = x.shape[-2:]
+    pad_h, pad_w = -h % 4, -w % 4
+    padded = x * 2 - 1
+    if pad_h or pad_w:
+        padded = F.pad(padded, (0, pad_w, 0, pad_h), mode="reflect")
+    height, width = padded.shape[-2:]
+    tile = None if max_memory is None else plan_tile(generator, height, width, max_memory)
+    if tile is None:
+        result: Tensor = generator(padded)
+    else:  # one photo at a time, in tiles
+        overlap, margin = min(DEFAULT_OVERLAP, tile // 16 * 4), context_margin(generator)
+        result = torch.cat([
+            translate_tiled(generator, one, tile=tile, overlap=overlap,
+                            stats_image=downscale_for_stats(one, (tile + 2 * margin) ** 2))
+            for one in torch.split(padded, 1)
+        ])  # fmt: skip
+    return ((result[..., :h, :w] + 1) / 2).clamp(0, 1)

@@ -120,8 +120,8 @@ class Trainer:
         self.config = config
         self.world = world = World() if world is None else world
         self.device = device_for(world, config.device)
-        self.dataset = UnpairedDataset(config.data)
-        needs_masks = config.mask_overlay or config.mask_loss_on
+        self.dataset = UnpairedDataset(config.data, prior=config.generator.prior)
+        needs_masks = config.mask_overlay or config.mask_loss_on or config.loss.lambda_focus > 0
         if needs_masks and not self.dataset.has_masks:
             raise DatasetError(
                 f"preset {config.preset} needs person masks for trainA/ and trainB/ under "
@@ -137,8 +137,9 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
             self.loss.to(memory_format=torch.channels_last)
         betas = (config.beta1, config.beta2)
-        G_params = itertools.chain(self.model.G.parameters(), self.model.F.parameters())
-        D_params = itertools.chain(self.model.D_A.parameters(), self.model.D_B.parameters())
+        nets = self.model.networks()
+        G_params = itertools.chain(*(nets[n].parameters() for n in ("G", "F") if n in nets))
+        D_params = itertools.chain(*(nets[n].parameters() for n in ("D_A", "D_B") if n in nets))
         fused = _fused_adam(self.device)  # one kernel per step instead of one per tensor
         self.opt_G = Adam(G_params, lr=config.lr, betas=betas, fused=fused, foreach=not fused)
         self.opt_D = Adam(D_params, lr=config.lr, betas=betas, fused=fused, foreach=not fused)
@@ -147,9 +148,11 @@ class Trainer:
                 network.compile()
         # One DDP wrapper per network (the network itself with one process), each used only
         # in the step that trains it: the frozen judges of the generator step run unwrapped.
-        G, F, D_A, D_B = (wrap(net, world, self.device) for net in self._networks().values())
-        self.generator_nets = Networks(G, F, self.model.D_A, self.model.D_B)
-        self.discriminator_nets = Networks(self.model.G, self.model.F, D_A, D_B)
+        wrapped = {name: wrap(net, world, self.device) for name, net in nets.items()}
+        self.generator_nets = Networks(wrapped["G"], wrapped.get("F"), self.model.D_A,
+                                       self.model.D_B)  # fmt: skip
+        self.discriminator_nets = Networks(self.model.G, self.model.F, wrapped.get("D_A"),
+                                           wrapped["D_B"])  # fmt: skip
 
         def rule(epoch: int) -> float:
             return lr_factor(epoch, config.n_epochs, config.n_epochs_decay)
@@ -178,7 +181,8 @@ class Trainer:
         Forward passes and losses run under the precision's autocast; backward passes and
         optimizer steps outside it. The scaler does nothing unless the precision is fp16.
         """
-        D, scaler = [self.model.D_A, self.model.D_B], self.scaler
+        nets = self.model.networks()
+        D, scaler = [nets[n] for n in ("D_A", "D_B") if n in nets], self.scaler
         # generators (backward_G): the discriminators are fixed judges here
         _set_requires_grad(D, False)
         self.opt_G.zero_grad(set_to_none=True)
@@ -191,11 +195,11 @@ class Trainer:
         # discriminators (backward_D): real images against fakes from the pools (kept fp32)
         _set_requires_grad(D, True)
         self.opt_D.zero_grad(set_to_none=True)
-        fake_A = self.pool_A.query(images.fake_A.float())
+        fake_A = None if images.fake_A is None else self.pool_A.query(images.fake_A.float())
         fake_B = self.pool_B.query(images.fake_B.float())
         with autocast(self.precision, self.device):
             D_terms = discriminator_step(self.discriminator_nets, self.loss, batch, fake_A, fake_B)
-        torch.autograd.backward(scaler.scale(D_terms["D_A"] + D_terms["D_B"]))
+        torch.autograd.backward(scaler.scale(sum(D_terms.values())))
         scaler.step(self.opt_D)
         scaler.update()
         return {**terms, **D_terms}, images
@@ -223,8 +227,9 @@ class Trainer:
         }
 
     def _networks(self) -> dict[str, torch.nn.Module]:
-        """The four plain networks by their checkpoint names (never a compiled or DDP wrapper)."""
-        return {name: getattr(self.model, name) for name in ("G", "F", "D_A", "D_B")}
+        """The plain networks by their checkpoint names (never a compiled or DDP wrapper): the
+        four of CycleGAN, or G and D_B one-sided."""
+        return self.model.networks()
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`state_dict`'s output, in any precision and memory layout."""
@@ -294,17 +299,23 @@ class Trainer:
         channels_last = self.config.channels_last
         real_A, real_B = get("A"), get("B")
         assert real_A is not None and real_B is not None
-        return Batch(real_A, real_B, get("mask_A"), get("mask_B"))
+        return Batch(real_A, real_B, get("mask_A"), get("mask_B"), get("prior_A"), get("prior_B"))
 
     def write_samples(self, run: Path, batch: Batch, images: Translations) -> None:
         def grey(mask: torch.Tensor | None) -> torch.Tensor | None:
             return None if mask is None else (mask[0] * 2 - 1).expand(3, -1, -1)
 
+        def first(image: torch.Tensor | None) -> torch.Tensor | None:
+            return None if image is None else image[0]
+
+        # with a defocus generator the A row shows its map (white = full aperture) in place of
+        # the cycle
         rows: list[list[torch.Tensor | None]] = [
-            [batch.real_A[0], images.fake_B[0], images.fake_B_raw[0], images.rec_A[0],
-             images.idt_F[0], grey(batch.mask_A)],
-            [batch.real_B[0], images.fake_A[0], images.fake_A_raw[0], images.rec_B[0],
-             images.idt_G[0], grey(batch.mask_B)],
+            [batch.real_A[0], images.fake_B[0], images.fake_B_raw[0],
+             first(images.rec_A) if images.map_A is None else grey(images.map_A.logits.sigmoid()),
+             first(images.idt_F), grey(batch.mask_A)],
+            [batch.real_B[0], first(images.fake_A), first(images.fake_A_raw),
+             first(images.rec_B), first(images.idt_G), grey(batch.mask_B)],
         ]  # fmt: skip
         runlog.write_sample_grid(runlog.sample_path(run, self.step), rows)
 

@@ -35,11 +35,13 @@ from dof_io.images import (
     list_images,
     open_image,
     read_mask,
+    read_radius_map,
     read_rgb,
     read_rgba,
     rgba_image,
     save_image,
     to_rgb,
+    write_radius_map,
     write_rgb,
     write_rgba,
 )
@@ -128,6 +130,8 @@ __all__ = [
     "save_image",
     "to_rgb",
     "weights_error_reason",
+    "read_radius_map",
+    "write_radius_map",
     "write_rgb",
     "write_rgba",
 ]

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from dof_io.atomic import atomic_path
 from dof_io.errors import ImageReadError, MaskFormatError
@@ -295,6 +295,49 @@ def write_rgba(
 def write_rgb(path: str | Path, rgb: npt.ArrayLike, *, quality: int = 95) -> Path:
     """Write an (H, W, 3) uint8 array atomically; the format follows the suffix."""
     return save_image(_rgb_image(rgb), path, quality=quality)
+
+
+#: the PNG text key that holds the radius, in pixels, that white (255) stands for in a map
+RADIUS_KEY = "dof:max_radius_px"
+
+
+def write_radius_map(path: str | Path, radius: npt.ArrayLike) -> Path:
+    """Write a defocus map (blur radius per pixel, in pixels) as a grey PNG, atomically.
+
+    A picture to look at and edit: black is in focus, white the largest radius, whose value in
+    pixels is kept in the PNG's text (``dof:max_radius_px``); :func:`read_radius_map` reads
+    both back (to 1/255 of the largest radius).
+
+    Args:
+        radius: (H, W) float radii >= 0.
+    """
+    array = np.asarray(radius, dtype=np.float64)
+    if array.ndim != 2 or not np.isfinite(array).all() or array.min(initial=0) < 0:
+        raise MaskFormatError(f"a radius map must be (H, W), finite and >= 0; got {array.shape}")
+    top = float(array.max(initial=0))
+    grey = np.zeros(array.shape, np.uint8) if top == 0 else _mask_to_uint8(array / top)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(RADIUS_KEY, f"{top:.6g}")
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise MaskFormatError(f"{path.name}: a radius map is written as PNG (its text holds the scale)")
+    with atomic_path(path) as tmp:
+        Image.fromarray(grey, mode="L").save(tmp, format="PNG", pnginfo=info)
+    return path
+
+
+def read_radius_map(path: str | Path, *, max_radius: float | None = None) -> MaskArray:
+    """Read a map written by :func:`write_radius_map` (or painted: then give ``max_radius``,
+    the radius white stands for) as (H, W) float32 radii in pixels."""
+    radii = read_mask(path)  # the checks of every mask read (size limit, damaged files)
+    with Image.open(path) as image:
+        scale = (getattr(image, "text", None) or {}).get(RADIUS_KEY)
+    if max_radius is None:
+        if scale is None:
+            raise ImageReadError(Path(path), f"has no {RADIUS_KEY} text: give the radius white "
+                                 "stands for (max_radius)")  # fmt: skip
+        max_radius = float(scale)
+    return (radii * np.float32(max_radius)).astype(np.float32)
 
 
 def encode_rgb(

@@ -7,6 +7,7 @@ Needs only torch; any device::
     out = dof_smooth.portrait_blur(images, masks, method="box")    # the paper: 5x5 box, pasted
     soft = dof_smooth.gaussian_blur2d(images, 9)                   # = cv2.GaussianBlur, 9x9
     disc = dof_smooth.lens_blur2d(images, radius=25, blades=6)     # a six-blade aperture
+    out = dof_smooth.defocus_blur(images, radius_map)              # each pixel its own radius
 
 Images are (B, 3, H, W) float in [0, 1]; masks (B, 1, H, W) in [0, 1] with 1 = subject.
 """
@@ -20,6 +21,7 @@ from dof_smooth.composite import (
     masked_blur,
     paste,
 )
+from dof_smooth.defocus import DefocusBlur, defocus_blur, radius_levels
 from dof_smooth.depth import DepthBlur, depth_blur, focus_from_mask
 from dof_smooth.errors import (
     DeviceError,
@@ -66,6 +68,7 @@ __all__ = [
     "METHODS",
     "BoxBlur2d",
     "DTypeError",
+    "DefocusBlur",
     "DepthBlur",
     "DeviceError",
     "GaussianBlur2d",
@@ -82,6 +85,7 @@ __all__ = [
     "box_blur2d",
     "box_kernel1d",
     "default_radius",
+    "defocus_blur",
     "depth_blur",
     "disk_kernel",
     "feather_matte",
@@ -98,6 +102,7 @@ __all__ = [
     "opencv_sigma",
     "outside_band",
     "paste",
+    "radius_levels",
     "portrait_blur",
     "separable_filter2d",
     "srgb_to_linear",
