@@ -24,7 +24,7 @@ from torch import Tensor, nn
 import dof_io
 from dof_gan.checkpoint import load_checkpoint
 from dof_gan.config import PRESETS, GeneratorConfig
-from dof_gan.errors import CheckpointError, ConfigError, DofGanError, ShapeError
+from dof_gan.errors import CheckpointError, ConfigError, MemoryBudgetError, ShapeError
 from dof_gan.losses import mask_overlay
 from dof_gan.networks import ResnetGenerator
 from dof_gan.runlog import last_checkpoint_path
@@ -37,7 +37,7 @@ from dof_gan.tiling import (
     translate_tiled,
 )
 from dof_io.check import check_image
-from dof_io.tensors import image_to_tensor, mask_to_tensor, tensor_to_image
+from dof_io.tensors import PHOTO_FAULTS, image_to_tensor, mask_to_tensor, tensor_to_image
 
 EXPORT_FORMAT = "dof-gan-generator"
 DIRECTIONS = {"AtoB": "G", "BtoA": "F"}
@@ -206,6 +206,8 @@ def translate(
 
     Raises:
         ShapeError: wrong shapes or dtype, or ``overlay`` without a mask.
+        MemoryBudgetError: with ``max_memory``, a photo too large even in tiles (before any
+            work).
     """
     check_image(image, "image", kind=Tensor, error=ShapeError)
     if min(image.shape[-2:]) < 8:
@@ -237,6 +239,19 @@ def translate(
             assert mask is not None
             out = mask_overlay(out, x, mask.to(device, torch.float32))
     return out
+
+
+def check_translate_memory(
+    generator: nn.Module, height: int, width: int, max_memory: int | None
+) -> None:
+    """Refuse, before any work, a (height, width) photo that :func:`translate` with
+    ``max_memory`` could not do within the budget even in tiles (None: no budget).
+
+    Raises:
+        MemoryBudgetError: the message says to lower the size or raise ``--max-memory``.
+    """
+    if max_memory is not None:
+        plan_tile(generator, height + -height % 4, width + -width % 4, max_memory)
 
 
 def find_mask(photo: Path, masks_dir: Path | None) -> Path:
@@ -287,10 +302,11 @@ def apply_to_photo(
     return {key: tensor_to_image(value) for key, value in results.items()}
 
 
-#: what a photo may fail with in :func:`apply_files` and the job go on past
-PHOTO_FAILURES: tuple[type[BaseException], ...] = (
-    dof_io.DofIOError, DofGanError, OSError, RuntimeError, ValueError,
-)  # fmt: skip
+#: a photo's own faults in :func:`apply_files`, the job goes on past them: dof-io's rule
+#: (unreadable, no mask or a mask of another size, the device out of memory on it), too large
+#: for the budget even in tiles, too small for the generator. Anything else (a RuntimeError
+#: from a bug or a sticky CUDA error) stops the job with its traceback.
+PHOTO_FAILURES: tuple[type[BaseException], ...] = (*PHOTO_FAULTS, MemoryBudgetError, ShapeError)
 
 
 def apply_files(
@@ -310,7 +326,8 @@ def apply_files(
     ``x.png`` and ``x_overlay.png``. The overlay's mask is ``masks/<stem>.png`` or the photo's
     own alpha (:func:`find_mask`). Outputs follow ``dof_io.plan_outputs``: existing ones are
     skipped unless ``overwrite``, none overwrites a photo or mask, and under torchrun each
-    process takes its share. A photo that fails is reported and the job goes on.
+    process takes its share. A photo that fails by its own fault (:data:`PHOTO_FAILURES`) is
+    reported and the job goes on; any other error stops it with its traceback.
     """
     masks = None if masks is None else Path(masks)
     tails = {"plain": ".png", "overlay": "_overlay.png"} if both else {"": ".png"}

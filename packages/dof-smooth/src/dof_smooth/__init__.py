@@ -24,6 +24,7 @@ from dof_smooth.depth import DepthBlur, depth_blur, focus_from_mask
 from dof_smooth.errors import (
     DeviceError,
     DTypeError,
+    MemoryBudgetError,
     OptionError,
     ShapeError,
     SmoothError,
@@ -51,6 +52,7 @@ from dof_smooth.methods import (
     DEPTH_MEMORY_FACTOR,
     MEMORY_PER_PIXEL,
     METHODS,
+    check_blur_memory,
     default_radius,
     make_blur,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "GaussianBlur2d",
     "HaloFreeComposite",
     "LensBlur2d",
+    "MemoryBudgetError",
     "OptionError",
     "Paste",
     "PortraitBlur",
@@ -81,6 +84,7 @@ __all__ = [
     "boost_highlights",
     "box_blur2d",
     "box_kernel1d",
+    "check_blur_memory",
     "default_radius",
     "depth_blur",
     "disk_kernel",
