@@ -112,7 +112,8 @@ def portrait_blur(
     check_unit_range(image, "image")
     check_unit_range(mask, "mask")
     check_options(method, composite, blades=blades, linear=linear, highlights=highlights)
-    check_blur_memory(method, *image.shape[-2:], max_memory, depth=depth is not None)
+    height, width = image.shape[-2:]
+    check_blur_memory(method, height, width, max_memory, depth=depth is not None)
     if linear is None:
         linear = method == "lens" or bool(highlights)
     if radius is None:
