@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -142,12 +143,34 @@ def test_max_memory_tiles_a_photo_into_the_same_picture(run: Path, tmp_path: Pat
     smooth = np.stack([np.sin(x) + y / 5, np.cos(y + x / 3), np.sin(x * y / 8)], axis=-1)
     rgb = ((smooth - smooth.min()) / np.ptp(smooth) * 255).astype(np.uint8)
     dof_io.write_rgb(tmp_path / "in" / "big.png", rgb)
+    from dof_gan import load_generator
+    from dof_gan.tiling import (
+        BASE_BYTES,
+        MIN_TILE,
+        PHOTO_BYTES_PER_PIXEL,
+        context_margin,
+        generator_bytes_per_pixel,
+        plan_tile,
+    )  # fmt: skip
+
+    generator = load_generator(run)
+    side = MIN_TILE + 2 * context_margin(generator) + 16  # room for tiles near the smallest
+    need = (
+        BASE_BYTES
+        + PHOTO_BYTES_PER_PIXEL * 200 * 260
+        + generator_bytes_per_pixel(generator) * side**2
+    )
+    tight = f"{math.ceil(need / 2**30 * 1e4) / 1e4:.4f}"
+    assert plan_tile(generator, 200, 260, int(float(tight) * 2**30)) is not None  # it tiles
     outputs = {}
-    for budget in ("8", "0.25"):  # 0.25 GiB leaves no room: the smallest tiles
+    for budget in ("8", tight):  # the tight budget: small tiles, still within it
         out = tmp_path / f"out{budget}"
         code, output = _invoke("apply", "-c", run, tmp_path / "in", "-o", out,
                                "--max-memory", budget)  # fmt: skip
         assert code == 0, output
         outputs[budget] = dof_io.read_rgb(out / "big.png").astype(int)
-    assert outputs["8"].shape == outputs["0.25"].shape == (200, 260, 3)
-    assert np.abs(outputs["8"] - outputs["0.25"]).mean() < 4
+    assert outputs["8"].shape == outputs[tight].shape == (200, 260, 3)
+    assert np.abs(outputs["8"] - outputs[tight]).mean() < 4
+    code, output = _invoke("apply", "-c", run, tmp_path / "in", "-o", tmp_path / "none",
+                           "--max-memory", "0.25")  # fmt: skip
+    assert code == 1 and "too large for the memory budget; lower the size or raise" in output

@@ -309,4 +309,5 @@ def test_a_12000_px_photo_is_refused_within_the_memory_budget(
     code, output = dof(command, huge, "-o", tmp_path / "out", "--max-memory", budget, *extra)
     assert code == 1 and "Traceback" not in output, output
     assert f"{huge}: 12000x12000 (144 MP)" in output
-    assert f"over the memory budget of {budget[0]}.0 GiB; raise --max-memory" in output
+    assert f"over the budget of {budget[0]}.0 GiB: too large for the memory budget" in output
+    assert "lower the size or raise --max-memory" in output

@@ -45,7 +45,11 @@ def ballpark_photo(coco_person: Path) -> Path:
 
 
 def _upload(client: TestClient, data: bytes, name: str = "photo.jpg") -> dict:
-    response = client.post("/api/photos", content=data, headers={"X-Filename": name})
+    response = client.post(
+        "/api/photos",
+        content=data,
+        headers={"Content-Type": "application/octet-stream", "X-Filename": name},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

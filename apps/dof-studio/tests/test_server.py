@@ -20,6 +20,11 @@ from dof_studio import Studio, StudioConfig, create_app
 from dof_studio.routes import parse_people, safe_name
 
 
+def _upload_headers(name: str) -> dict[str, str]:
+    """What the page sends with a photo."""
+    return {"Content-Type": "application/octet-stream", "X-Filename": name}
+
+
 def jpeg(response) -> np.ndarray:
     assert response.status_code == 200, response.text
     return np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
@@ -84,7 +89,11 @@ def test_bad_files_get_the_command_lines_message(client: TestClient, tmp_path: P
     path = make_bad_files(tmp_path)[case]
     with pytest.raises(dof_io.ImageReadError) as expected:
         dof_io.read_rgb(path)
-    response = client.post("/api/photos", content=path.read_bytes(), headers={"X-Filename": case})
+    response = client.post(
+        "/api/photos",
+        content=path.read_bytes(),
+        headers={"Content-Type": "application/octet-stream", "X-Filename": case},
+    )
     assert response.status_code == 400
     assert response.json() == {"error": f"{case}: {expected.value.reason}"}
 
@@ -93,14 +102,14 @@ def test_size_and_pixel_limits(ballpark_photo: Path) -> None:
     small = Studio(StudioConfig(max_upload_bytes=10_000, max_pixels=100_000))
     with TestClient(create_app(small), base_url="http://127.0.0.1") as client:
         response = client.post("/api/photos", content=ballpark_photo.read_bytes(),
-                               headers={"X-Filename": "ballpark.jpg"})  # fmt: skip
+                               headers=_upload_headers("ballpark.jpg"))  # fmt: skip
         assert response.status_code == 413
         assert (
             "ballpark.jpg" in response.json()["error"]
             and "--max-upload-mb" in response.json()["error"]
         )
         response = client.post("/api/photos", content=bomb_png(4000, 3000),
-                               headers={"X-Filename": "huge.png"})  # fmt: skip
+                               headers=_upload_headers("huge.png"))  # fmt: skip
         assert response.status_code == 400
         assert (
             "huge.png: 4000x3000 = 12,000,000 pixels is over the limit of 100,000"

@@ -242,3 +242,16 @@ def test_report_without_runs_or_real_photos_says_what_is_missing(tmp_path, test_
     assert "not measured" in files.metrics.notes["realism"]
     assert files.curves == ()
     assert torch.isfinite(torch.tensor(files.metrics.means()["box"]["halo"]))
+
+
+def test_render_columns_stops_on_a_bug_in_a_renderer(tmp_path, test_dir) -> None:
+    """A bad photo is recorded and the batch goes on; a bug in a method stops it (one rule)."""
+    failures: list[tuple[Path, str]] = []
+
+    def broken(x: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):
+        render_columns(find_photos(test_dir), {"broken": broken}, tmp_path / "r", size=48,
+                       on_error=lambda path, why: failures.append((path, why)))  # fmt: skip
+    assert failures == []

@@ -110,3 +110,23 @@ def test_test_items_alone_are_the_same_bytes(sources: Path, built: Path, tmp_pat
     assert not (alone / "trainA").exists()
     assert _files(alone / "test") == _files(built / "test")
     assert _files(alone / "testB") == _files(built / "testB")
+
+
+def test_synth_composes_through_the_public_module_only() -> None:
+    """`dof data synth` and the paired bench share paired_compose; no private name crosses."""
+    import ast
+    import inspect
+
+    import dof_eval.paired_build
+    import dof_eval.paired_train
+
+    for module in (dof_eval.paired_train, dof_eval.paired_build):
+        tree = ast.parse(inspect.getsource(module))
+        private = [
+            f"{node.module}.{alias.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dof_eval")
+            for alias in node.names
+            if alias.name.startswith("_")
+        ]
+        assert private == [], module.__name__

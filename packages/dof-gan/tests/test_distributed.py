@@ -110,3 +110,57 @@ def test_two_processes_train_checkpoint_and_resume_in_one(
     result = train(make_config(tiny_data), run, resume=True, progress=False)  # one process
     assert (result.step, result.epoch, result.finished) == (4, 2, True)  # 1 item was left
     assert [r["step"] for r in read_log(run)] == [1, 2, 3, 4]
+
+
+FAILING_RANK = """
+import sys
+import dof_gan.run
+from dof_gan.__main__ import main
+from dof_gan.distributed import world_from_env
+
+if world_from_env().rank == 1:  # this rank cannot build its trainer (a bug, a bad device)
+    def broken(*args, **kwargs):
+        raise RuntimeError("rank 1 could not build its trainer")
+    dof_gan.run.Trainer = broken
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_a_rank_that_fails_at_start_up_stops_every_rank_with_one_message(
+    tmp_path: Path, tiny_data: Path, make_config: Callable[..., TrainConfig]
+) -> None:
+    """Two gloo ranks started by hand (no torchrun to kill the survivor): rank 1 fails while
+    building its trainer; rank 0 hears of it and exits too, naming rank 1, instead of
+    waiting in a collective until the backend times out."""
+    (tmp_path / "config.json").write_text(config_to_json(make_config(tiny_data)))
+    (tmp_path / "fail.py").write_text(FAILING_RANK)
+    port = str(_free_port())
+    ranks = []
+    for rank in range(2):
+        env = {**_env(), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "RANK": str(rank),
+               "LOCAL_RANK": str(rank), "WORLD_SIZE": "2"}  # fmt: skip
+        command = [sys.executable, str(tmp_path / "fail.py"), str(tmp_path / "run"),
+                   "--config", str(tmp_path / "config.json"), "--no-progress"]  # fmt: skip
+        ranks.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))  # fmt: skip
+    try:
+        outputs = [rank.communicate(timeout=120) for rank in ranks]
+    finally:
+        for rank in ranks:
+            rank.kill()
+    codes = [rank.returncode for rank in ranks]
+    assert codes[0] == 2, outputs[0][1][-3000:]
+    assert (
+        "error: rank 1 stopped: RuntimeError: rank 1 could not build its trainer" in (outputs[0][1])
+    )
+    assert codes[1] != 0 and "rank 1 could not build its trainer" in outputs[1][1]
+    assert not (tmp_path / "run" / "checkpoints").exists()

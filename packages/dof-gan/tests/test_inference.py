@@ -204,3 +204,30 @@ def test_apply_files_writes_each_photo_and_goes_on_past_a_bad_one(
     np.testing.assert_array_equal(dof_io.read_rgb(out / "good_overlay.png"), expected["overlay"])
     again = list(apply_files([good], out, generator=G, both=True))
     assert [e.status for e in again] == ["skipped"]
+
+
+class _Broken(torch.nn.Module):
+    """A generator with a bug: its forward raises what a bug or a sticky CUDA error raises."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+
+def test_apply_files_stops_on_a_bug_and_goes_on_past_a_photo_too_large(
+    run: Path, tmp_path: Path
+) -> None:
+    """A photo's own fault is reported; a RuntimeError from the generator stops the job."""
+    rgb = np.random.default_rng(0).integers(0, 256, (64, 80, 3), dtype=np.uint8)
+    photo = dof_io.write_rgb(tmp_path / "a.png", rgb)
+    with pytest.raises(RuntimeError, match="illegal memory access"):
+        list(apply_files([photo], tmp_path / "out", generator=_Broken()))
+    G = load_generator(run)
+    events = list(apply_files([photo], tmp_path / "out2", generator=G, max_memory=2**20))
+    assert [e.status for e in events] == ["failed"]
+    assert "too large for the memory budget; lower the size or raise --max-memory" in (
+        events[0].reason
+    )

@@ -15,14 +15,28 @@ from dof_gan.steps import Batch, generator_step
 from dof_gan.trainer import Trainer
 
 
-def test_auto_follows_what_onednn_reports_and_explicit_choices_stay() -> None:
-    native = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    assert cpu_has_native_bf16() == native
-    assert resolve_precision("auto", "cpu") == ("bf16" if native else "fp32")
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them (an oracle independent of torch)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return set()
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in
+            line.split(":", 1)[1].split()}  # fmt: skip
+
+
+def test_auto_follows_the_cpus_bf16_hardware_and_explicit_choices_stay(monkeypatch) -> None:
+    flags = _cpu_flags()
+    if flags & {"avx512_bf16", "amx_bf16"}:  # bf16 in hardware: oneDNN must say so
+        assert cpu_has_native_bf16() and resolve_precision("auto", "cpu") == "bf16"
+    elif flags and not any(flag.startswith("avx512") for flag in flags):  # nothing to run it
+        assert not cpu_has_native_bf16() and resolve_precision("auto", "cpu") == "fp32"
     assert resolve_precision("auto", "mps") == "fp32"
     assert [resolve_precision(p, "cpu") for p in ("fp32", "bf16")] == ["fp32", "bf16"]
     with pytest.raises(ValueError, match=r"must be one of auto, fp32, bf16, fp16; got 'tf32'"):
         resolve_precision("tf32", "cpu")
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)  # no oneDNN
+    assert not cpu_has_native_bf16() and resolve_precision("auto", "cpu") == "fp32"
 
 
 def test_fp16_is_refused_off_cuda(make_config: Callable[..., TrainConfig], tiny_data: Path) -> None:

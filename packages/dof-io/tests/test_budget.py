@@ -41,7 +41,8 @@ def test_a_12000_px_square_png_is_refused_before_decoding(tmp_path: Path) -> Non
         f"{path}: 12000x12000 (144 MP): lens blur at full size needs about 8.0 GiB"
     )
     assert (
-        "over the memory budget of 4.0 GiB; raise --max-memory (e.g. --max-memory 9GiB)" in message
+        "over the budget of 4.0 GiB: too large for the memory budget; lower the size or raise "
+        "--max-memory (e.g. --max-memory 9GiB)" in message
     )
     assert isinstance(info.value, ImageReadError) and info.value.path == path  # batch jobs go on
     assert check_memory(path, bytes_per_pixel=60, budget=0, what="x") == 144_000_000 * 60

@@ -126,10 +126,15 @@ def test_temp_names_match_what_atomic_path_makes(tmp_path) -> None:
 
 def test_ranks_of_a_torchrun_job_share_rank_0s_lock(tmp_path, holder, monkeypatch) -> None:
     monkeypatch.setenv("TORCHELASTIC_RUN_ID", "job1")
+    monkeypatch.setenv("WORLD_SIZE", "2")  # torchrun sets both
     monkeypatch.setenv("RANK", "1")
     (tmp_path / "run" / ".a.ab12cd34.png").write_bytes(b"rank 0's, in flight")
     with folder_lock(tmp_path / "run") as lock:  # rank 0 (the holder) has it: no error
         assert not lock.exclusive and lock.remove_stale_temp_files() == []
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(FolderLockedError), folder_lock(tmp_path / "run"):
+        pass
+    monkeypatch.setenv("RANK", "one")  # the rule of dof_io.process_share: never silently 0
+    bad_rank = pytest.raises(ValueError, match="RANK and WORLD_SIZE must be whole numbers")
+    with bad_rank, folder_lock(tmp_path / "run"):
         pass

@@ -123,3 +123,45 @@ def test_process_photos_plans_protects_creates_and_reports(tmp_path: Path) -> No
     refused = list(process_photos(photos, masks, work, reads=[masks]))  # out = the masks folder
     assert {e.status for e in refused} == {"failed"} and done == ["a"]
     assert all("is an input" in e.reason for e in refused)
+
+
+def test_a_photos_own_fault_is_recorded_and_a_bug_stops_the_job(tmp_path: Path) -> None:
+    """One rule for every batch job: unreadable, too large, wrong mask go on; a bug stops."""
+    from dof_io import PHOTO_FAULTS, MaskFormatError, MemoryBudgetError, PhotoError
+
+    assert issubclass(ImageReadError, PhotoError) and issubclass(MaskFormatError, PhotoError)
+    photos = [_touch(tmp_path / "in" / f"{name}.jpg") for name in ("a", "b", "c", "d", "e")]
+    faults = {
+        "a": ImageReadError(photos[0], "not an image file"),
+        "b": MaskFormatError("the mask is 4x4 but its photo is 5x5"),
+        "c": MemoryBudgetError(photos[2], "too large for the memory budget"),
+        "d": MemoryError(),
+    }
+
+    def work(planned: PlannedPhoto) -> None:
+        if planned.photo.stem in faults:
+            raise faults[planned.photo.stem]
+
+    events = list(process_photos(photos, tmp_path / "out", work))
+    assert [(e.photo.stem, e.status) for e in events] == [
+        ("a", "failed"), ("b", "failed"), ("c", "failed"), ("d", "failed"), ("e", "done"),
+    ]  # fmt: skip
+    assert events[0].reason == "not an image file" and "4x4" in events[1].reason
+    assert events[3].reason == "MemoryError"
+    assert MemoryError in PHOTO_FAULTS
+
+    def buggy(planned: PlannedPhoto) -> None:
+        if planned.photo.stem == "b":
+            raise RuntimeError("a bug, or a sticky device error")
+
+    seen = []
+    with pytest.raises(RuntimeError, match="sticky device error"):
+        for event in process_photos(photos, tmp_path / "out2", buggy):
+            seen.append(event.photo.stem)
+    assert seen == ["a"]  # the job stopped at the bug, with its traceback
+    with pytest.raises(ValueError, match="wrong call"):
+        list(process_photos(photos, tmp_path / "out3", lambda p: _raise(ValueError("wrong call"))))
+
+
+def _raise(err: Exception) -> None:
+    raise err

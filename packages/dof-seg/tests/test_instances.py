@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from dof_seg import (
+    OptionError,
     ShapeError,
     fill_labels,
     keep_main_subject,
@@ -77,8 +78,10 @@ def test_bad_input_messages():
         person_at(mask, label_people(mask), 40, 0)
     with pytest.raises(ShapeError, match="make it with label_people"):
         select_people(mask, mask, {1})
-    with pytest.raises(ShapeError, match=r"threshold must be in \(0, 1\)"):
-        label_people(mask, threshold=1.5)
+    with pytest.raises(OptionError, match=r"threshold must be in \(0, 1\)"):
+        label_people(mask, threshold=1.5)  # the rule of threshold_masks: one error type
+    with pytest.raises(OptionError, match="min_area"):
+        label_people(mask, min_area=-1)
 
 
 def test_fill_labels_completes_a_detectors_map_like_label_people():

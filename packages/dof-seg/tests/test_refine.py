@@ -97,6 +97,8 @@ def test_bad_input_is_refused_with_a_message() -> None:
         RefineConfig(mode="sharpen")
     with pytest.raises(ShapeError, match="must match images"):
         refine_masks(photo, coarse[..., :32], "guided")
+    with pytest.raises(ShapeError, match="images must be"):  # check_images, as every backend
+        refine_masks((photo * 255).to(torch.uint8), coarse, "guided")
     with pytest.raises(OptionError, match="radius"):
         RefineConfig(mode="guided", radius=0)
 

@@ -92,3 +92,14 @@ def test_a_photo_over_the_memory_budget_fails_alone(photos: tuple[list[Path], Pa
     events = list(smooth_files(paths, masks.parent / "out", masks=masks, max_memory=1000))
     assert [e.status for e in events] == ["failed", "failed"]
     assert all("--max-memory" in e.reason for e in events)
+
+
+def test_a_bug_in_the_segmenter_stops_the_job(photos: tuple[list[Path], Path]) -> None:
+    """A ValueError from a wrong call is a bug, not the photo's fault: the job stops with it."""
+    paths, masks = photos
+
+    def wrong(image: torch.Tensor) -> torch.Tensor:
+        raise ValueError("not enough values to unpack (expected 3, got 2)")
+
+    with pytest.raises(ValueError, match="not enough values to unpack"):
+        list(smooth_files(paths, masks.parent / "out", segmenter=wrong, method="box"))

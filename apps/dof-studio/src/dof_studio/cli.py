@@ -51,6 +51,11 @@ import click
     "limit of every dof command).",
 )  # fmt: skip
 @click.option(
+    "--max-memory", default="3GiB", show_default=True, callback=lambda _c, _p, v: _size(v),
+    help="Memory one open or full-size render may take (as `dof apply`): generator renders "
+    "tile within it, larger blurs and photos are refused before work starts; 0 = no limit.",
+)  # fmt: skip
+@click.option(
     "--threads", type=click.IntRange(min=0), default=0, show_default=True,
     help="torch threads for full-size renders (0 = torch's default).",
 )  # fmt: skip
@@ -70,6 +75,7 @@ def studio(
     preview_size: int,
     max_upload_mb: float,
     max_megapixels: float,
+    max_memory: int,
     threads: int,
     preview_threads: int,
     open_browser: bool,
@@ -87,7 +93,7 @@ def studio(
     config = StudioConfig(
         segmenter=segmenter, refine=refine, model=model, device=device, preview_size=preview_size,
         max_upload_bytes=round(max_upload_mb * 2**20), max_pixels=round(max_megapixels * 1e6),
-        render_threads=threads, preview_threads=preview_threads,
+        max_memory=max_memory, render_threads=threads, preview_threads=preview_threads,
     )  # fmt: skip
     try:
         engine = Studio(config)
@@ -97,6 +103,16 @@ def studio(
         serve(engine, host=host, port=port, open_browser=open_browser)
     except StudioError as err:
         raise click.ClickException(err.message) from err
+
+
+def _size(text: str) -> int:
+    """``--max-memory``: ``3GiB``, ``512MiB``, ``0`` (dof_io.parse_size) -> bytes."""
+    import dof_io
+
+    try:
+        return dof_io.parse_size(text)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from err
 
 
 def main() -> None:

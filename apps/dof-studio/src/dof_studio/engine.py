@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +31,10 @@ from torch import Tensor
 import dof_io
 import dof_seg
 import dof_smooth
+from dof_gan.tiling import DEFAULT_MAX_MEMORY
 from dof_io.tensors import image_to_tensor, tensor_to_image
-from dof_studio.errors import NotOpenError, StudioError
+from dof_studio.errors import BusyError, NotOpenError, StudioError
+from dof_studio.jobs import Progress
 
 #: the method name of an exported generator passed with --model
 GENERATOR = "generator"
@@ -46,10 +48,26 @@ MAX_HIGHLIGHTS = 16.0
 CHOSEN_TINT = np.array([0, 200, 255], dtype=np.uint8)
 OTHER_TINT = np.array([255, 120, 0], dtype=np.uint8)
 OVERLAY_OPACITY = 110  # of 255, where the mask is 1
+#: peak bytes per pixel of opening a photo (the uint8 pixels, their float tensor, the mask and
+#: the segmenter's work at full size; measured with bench/studio_hostile.py), checked against
+#: --max-memory from the file's header, before a pixel is decoded
+OPEN_BYTES_PER_PIXEL = 40
+#: bytes per pixel a full-size render holds besides the blur or the generator:
+#: the subject mask, the people map upsampled (the blur and generator estimates count the rest)
+RENDER_BYTES_PER_PIXEL = 16
 
-#: (stage, progress at its start, at its end, expected seconds or None); see jobs.Progress
-Progress = Callable[[str, float, float, "float | None"], None]
 RGB = npt.NDArray[np.uint8]
+
+
+def download_format(fmt: str) -> tuple[str, str]:
+    """(suffix, media type) of a download format; the one check of ``format``.
+
+    Raises:
+        StudioError: not ``png`` or ``jpg``.
+    """
+    if fmt not in FORMATS:
+        raise StudioError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    return FORMATS[fmt]
 
 
 @dataclass(frozen=True)
@@ -67,12 +85,17 @@ class StudioConfig:
         max_pixels: photos with more pixels (read from the header) are refused; by default
             the command line's limit, so the page opens whatever ``dof smooth`` reads.
         keep_photos: photos held in memory at once (the oldest is dropped).
+        max_memory: bytes one open or full-size render may take (``--max-memory``, the default
+            of ``dof apply``): generator renders tile within it, blurs and opens that would
+            need more are refused before work starts. 0: no limit.
+        max_opening: uploads read and opened at once (more are answered 503, busy).
         min_person_area: mask regions smaller than this fraction of the frame are not people of
             their own; they join the nearest person.
         preview_threads: torch threads for the interactive work (open, preview); one renders a
             1 MP preview in about 0.3 s and does not stall when other processes hold the cores.
             0 = torch's default.
-        render_threads: torch threads for full-size renders; 0 = torch's default.
+        render_threads: torch threads for full-size renders; 0 = torch's default. The count is
+            process-wide, so torch work runs one piece at a time (:func:`torch_threads`).
     """
 
     segmenter: str = dof_seg.DEFAULT_SEGMENTER
@@ -83,6 +106,8 @@ class StudioConfig:
     max_upload_bytes: int = 256 * 2**20
     max_pixels: int = dof_io.MAX_PIXELS
     keep_photos: int = 4
+    max_memory: int = DEFAULT_MAX_MEMORY
+    max_opening: int = 2
     min_person_area: float = 0.002
     preview_threads: int = 1
     render_threads: int = 0
@@ -134,28 +159,41 @@ class Photo:
         return self.rgb.shape[0], self.rgb.shape[1]
 
 
+#: held by whoever runs torch work in the studio; see :func:`torch_threads`
+_TORCH_WORK = threading.RLock()
+
+
 @contextmanager
 def torch_threads(count: int) -> Iterator[None]:
-    """Run the block with ``count`` torch threads (0: leave as is). The setting is the calling
-    thread's own (OpenMP), so a preview and a full-size render can differ; restored after."""
-    if count <= 0:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    """Run the block as the studio's only torch work, with ``count`` torch threads (0: torch's
+    default), restored after.
+
+    The one place that sets threads for opens, previews and full-size renders.
+    ``torch.set_num_threads`` is process-wide, so two blocks with different counts cannot run
+    at once: each holds one process-wide lock for its duration (a preview waits while a
+    full-size render runs). This also keeps the peak memory to one piece of work at a time.
+    """
+    with _TORCH_WORK:
+        before = torch.get_num_threads()
+        if count > 0:
+            torch.set_num_threads(count)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 class Studio:
     """Holds the models and the open photos; every handler of the page calls one method."""
 
-    def __init__(self, config: StudioConfig = StudioConfig()) -> None:
+    def __init__(
+        self, config: StudioConfig = StudioConfig(), *, segmenter: dof_seg.Segmenter | None = None
+    ) -> None:
         self.config = config
         refine = {} if config.refine is None else {"refine": config.refine}
-        self.segmenter = dof_seg.get_segmenter(config.segmenter, device=config.device, **refine)
+        self.segmenter = segmenter or dof_seg.get_segmenter(
+            config.segmenter, device=config.device, **refine
+        )
         self.generator: torch.nn.Module | None = None
         self.generator_name: str | None = None
         if config.model is not None:
@@ -166,7 +204,7 @@ class Studio:
         self._photos: OrderedDict[str, Photo] = OrderedDict()
         self._seconds_per_pixel: dict[str, float] = {}  # of the last preview, per method
         self._lock = threading.Lock()
-        self._preview_lock = threading.Lock()
+        self._opening = 0  # uploads being read or opened (at most config.max_opening)
 
     @property
     def methods(self) -> list[str]:
@@ -176,13 +214,38 @@ class Studio:
 
     # -- photos -----------------------------------------------------------------------------
 
+    @contextmanager
+    def opening(self) -> Iterator[None]:
+        """A place among the uploads read and opened at once (``max_opening``), held for the
+        block; taken before the upload's body is read.
+
+        Raises:
+            BusyError: every place is taken; the page says to wait and try again.
+        """
+        with self._lock:
+            if self._opening >= self.config.max_opening:
+                raise BusyError(
+                    f"the studio is busy opening {self._opening} other photos; try again when "
+                    "they are open"
+                )
+            self._opening += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._opening -= 1
+
     def open(self, data: bytes, name: str) -> Photo:
         """Decode an upload, segment it and split the mask into people.
 
         Raises:
             dof_io.ImageReadError: not a readable photo, or over ``max_pixels``; the message
                 names the file as the command line does.
+            dof_io.MemoryBudgetError: opening it would need more than ``max_memory`` (checked
+                from the header, before a pixel is decoded).
         """
+        dof_io.check_memory(data, bytes_per_pixel=OPEN_BYTES_PER_PIXEL,
+                            budget=self.config.max_memory, what="opening", name=name)  # fmt: skip
         rgb = dof_io.decode_rgb(data, name, max_pixels=self.config.max_pixels)
         image = image_to_tensor(rgb)
         with torch.inference_mode(), torch_threads(self.config.preview_threads):
@@ -205,13 +268,13 @@ class Studio:
 
     def _segment(self, image: Tensor) -> tuple[Tensor, Tensor | None]:
         """The mask exactly as ``dof seg`` makes it, (1, 1, H, W) on the CPU; with a segmenter
-        that detects people (dof-seg's ``people``), also its label map (1, 1, H, W)."""
-        detect = getattr(self.segmenter, "segment_people", None)
-        if detect is None:
-            return self.segmenter(image).clamp(0, 1).float().cpu(), None
-        raw, labels, _ = detect(image[0])  # (1, H, W) each
-        mask = self.segmenter.refined(image, raw[None])  # what its forward() returns
-        return mask.clamp(0, 1).float().cpu(), labels[None].cpu()
+        that detects people (``Segmenter.detects_people``), also its label map (1, 1, H, W).
+        Through dof-seg's public contract, ``Segmenter.segment_instances``."""
+        mask, labels = self.segmenter.segment_instances(image[0])  # (1, H, W) each
+        mask = mask[None].clamp(0, 1).float().cpu()
+        if labels is None or not self.segmenter.detects_people:
+            return mask, None
+        return mask, labels[None].cpu()
 
     def _preview_copies(self, rgb: RGB, mask: Tensor) -> tuple[Tensor, Tensor]:
         height, width = rgb.shape[:2]
@@ -262,8 +325,15 @@ class Studio:
             return default, max(default, math.ceil(LENS_MAX_FRACTION * max(height, width)))
         return default, KERNEL_MAX_RADIUS
 
-    def check(self, photo: Photo, settings: RenderSettings) -> RenderSettings:
-        """``settings`` if they fit this photo; else a StudioError saying what is allowed."""
+    def check(
+        self, photo: Photo, settings: RenderSettings, *, full: bool = False
+    ) -> RenderSettings:
+        """``settings`` if they fit this photo; else a StudioError saying what is allowed.
+
+        With ``full``, also the memory budget of a full-size render (the check the render
+        itself makes, before any work): dof_io.MemoryBudgetError, dof_smooth.MemoryBudgetError
+        or dof_gan.MemoryBudgetError say "too large for the memory budget".
+        """
         if settings.method not in self.methods:
             hint = " (start the studio with --model to use a generator)"
             extra = hint if settings.method == GENERATOR else ""
@@ -283,7 +353,26 @@ class Studio:
         unknown = sorted((settings.people or frozenset()) - set(range(1, photo.people + 1)))
         if unknown:
             raise StudioError(f"no person {unknown[0]} in this photo ({photo.people} found)")
+        if full:
+            self._check_memory(photo, settings.method)
         return settings
+
+    def _check_memory(self, photo: Photo, method: str) -> None:
+        """The budget of a full-size render: what the studio holds, then the method's own rule
+        (``dof_gan.check_translate_memory`` or ``dof_smooth.check_blur_memory``)."""
+        height, width = photo.size
+        budget = self.config.max_memory or None
+        held = dof_io.check_memory_size(height, width, bytes_per_pixel=RENDER_BYTES_PER_PIXEL,
+                                        budget=budget, what=f"{method} render",
+                                        name=photo.name)  # fmt: skip
+        rest = None if budget is None else budget - held
+        if method == GENERATOR:
+            from dof_gan import check_translate_memory
+
+            assert self.generator is not None
+            check_translate_memory(self.generator, height, width, rest)
+        else:
+            dof_smooth.check_blur_memory(method, height, width, rest)
 
     # -- rendering --------------------------------------------------------------------------
 
@@ -297,28 +386,36 @@ class Studio:
             labels = F.interpolate(labels.float(), size=photo.size, mode="nearest").long()
         return dof_seg.select_people(mask, labels, people)
 
-    def _render(self, photo: Photo, image: Tensor, subject: Tensor, s: RenderSettings) -> Tensor:
+    def _render(
+        self, photo: Photo, image: Tensor, subject: Tensor, s: RenderSettings, *, full: bool
+    ) -> Tensor:
+        """Preview or full-size render; a full-size one within the memory budget (generators
+        tile, blurs refuse what would not fit) less what the studio holds besides."""
         scale = image.shape[-1] / photo.size[1]
         device = self.config.device
+        budget = None
+        if full and self.config.max_memory:
+            budget = self.config.max_memory - RENDER_BYTES_PER_PIXEL * photo.size[0] * photo.size[1]
         with torch.inference_mode():
             if s.method == GENERATOR:
                 from dof_gan import translate
 
                 assert self.generator is not None
-                return translate(self.generator, image.to(device), mask=subject, overlay=True)
+                return translate(self.generator, image.to(device), mask=subject, overlay=True,
+                                 max_memory=budget)  # fmt: skip
             radius = s.radius if s.radius is not None else self.radius_range(photo, s.method)[0]
             return dof_smooth.portrait_blur(
                 image.to(device), subject.to(device), s.method, radius * scale,
-                highlights=s.highlights,
+                highlights=s.highlights, max_memory=budget,
             )  # fmt: skip
 
     def preview(self, photo: Photo, settings: RenderSettings) -> bytes:
         """The render of the preview copy, as JPEG bytes."""
         settings = self.check(photo, settings)
         subject = self.subject(photo, settings.people, full=False)
-        with self._preview_lock, torch_threads(self.config.preview_threads):
+        with torch_threads(self.config.preview_threads):
             began = time.perf_counter()
-            out = self._render(photo, photo.preview, subject, settings)
+            out = self._render(photo, photo.preview, subject, settings, full=False)
             pixels = photo.preview.shape[-1] * photo.preview.shape[-2]
             self._seconds_per_pixel[settings.method] = (time.perf_counter() - began) / pixels
         return dof_io.encode_rgb(tensor_to_image(out), ".jpg", quality=90)
@@ -346,21 +443,24 @@ class Studio:
 
         ``progress`` hears of each stage as it starts (subject, render, encode), with the time
         the render is expected to take from the last preview's speed, when there was one.
+
+        Raises:
+            StudioError: settings that do not fit the photo; MemoryBudgetError (dof-io's,
+                dof-smooth's or dof-gan's): too large for ``max_memory``, before any work.
         """
-        settings = self.check(photo, settings)
-        if fmt not in FORMATS:
-            raise StudioError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
-        progress("subject", 0.0, 0.05, None)
-        subject = self.subject(photo, settings.people, full=True)
-        rate = self._seconds_per_pixel.get(settings.method)  # a rough guess: threads may differ
-        expected = rate * photo.rgb.shape[0] * photo.rgb.shape[1] if rate else None
-        progress("render", 0.05, 0.85, expected)
+        settings = self.check(photo, settings, full=True)
+        suffix, _ = download_format(fmt)
         with torch_threads(self.config.render_threads):
-            out = tensor_to_image(
-                self._render(photo, image_to_tensor(photo.rgb), subject, settings)
-            )
+            progress("subject", 0.0, 0.05, None)
+            subject = self.subject(photo, settings.people, full=True)
+            rate = self._seconds_per_pixel.get(settings.method)  # a guess: threads may differ
+            expected = rate * photo.rgb.shape[0] * photo.rgb.shape[1] if rate else None
+            progress("render", 0.05, 0.85, expected)
+            image = image_to_tensor(photo.rgb)
+            out = tensor_to_image(self._render(photo, image, subject, settings, full=True))
+            del image, subject
         progress("encode", 0.85, 1.0, None)
-        return dof_io.encode_rgb(out, FORMATS[fmt][0])
+        return dof_io.encode_rgb(out, suffix)
 
     def info(self, photo: Photo) -> dict[str, Any]:
         """What the page needs to lay out its controls for ``photo``."""

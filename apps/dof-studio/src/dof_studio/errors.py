@@ -25,3 +25,15 @@ class NotOpenError(StudioError):
     """A photo or job the studio no longer holds (404)."""
 
     status = 404
+
+
+class ForbiddenError(StudioError):
+    """A request from another site, or one without the page's own content type (403)."""
+
+    status = 403
+
+
+class BusyError(StudioError):
+    """Too much work waiting already: a full queue of renders or of uploads (503)."""
+
+    status = 503

@@ -1,6 +1,9 @@
 """Full-size renders run one at a time on a worker thread; the page polls their progress.
 
-Results stay in memory (never on disk) until a newer job pushes them out.
+Results stay in memory (never on disk) until a newer job pushes them out. At most
+``max_pending`` jobs wait or run at once (a further one is refused with 503, busy); a job
+pushed out before it ran is cancelled. Every field of a job is written and read under the
+runner's lock.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from dof_studio.errors import NotOpenError, StudioError
+import dof_gan
+import dof_io
+import dof_smooth
+from dof_studio.errors import BusyError, NotOpenError, StudioError
 
 #: the progress callback: (stage, fraction at its start, at its end, expected seconds or None)
 Progress = Callable[[str, float, float, "float | None"], None]
@@ -31,7 +37,7 @@ class Job:
     id: str
     filename: str
     media_type: str
-    state: str = "queued"  # queued | running | done | failed
+    state: str = "queued"  # queued | running | done | failed | cancelled
     stage: str = ""
     start: float = 0.0  # the progress when the stage began
     end: float = 0.0  # ... and when it will be over
@@ -41,6 +47,12 @@ class Job:
     data: bytes | None = field(default=None, repr=False)
     created: float = field(default_factory=time.monotonic)
     finished: float | None = None
+    future: Future[None] | None = field(default=None, repr=False)
+
+    @property
+    def pending(self) -> bool:
+        """Queued or running."""
+        return self.state in ("queued", "running")
 
     @property
     def progress(self) -> float:
@@ -68,41 +80,74 @@ class Job:
         }
 
 
-class JobRunner:
-    """Runs :data:`Work` on one worker thread; keeps the last ``keep`` jobs."""
+#: a render's own faults: the page gets the package's one-line message, the log no trace
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    dof_io.DofIOError, dof_smooth.SmoothError, dof_gan.MemoryBudgetError,
+)  # fmt: skip
 
-    def __init__(self, keep: int = 4) -> None:
-        self._keep = keep
+
+class JobRunner:
+    """Runs :data:`Work` on one worker thread; keeps the last ``keep`` jobs, of which at most
+    ``max_pending`` are queued or running."""
+
+    def __init__(self, keep: int = 4, max_pending: int = 2) -> None:
+        self._keep = max(keep, max_pending)
+        self._max_pending = max_pending
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dof-studio-render")
 
     def submit(self, work: Work, *, filename: str, media_type: str) -> Job:
+        """Queue ``work``; the oldest jobs beyond ``keep`` are forgotten (and cancelled if
+        they have not started).
+
+        Raises:
+            BusyError: ``max_pending`` jobs are queued or running already.
+        """
         job = Job(id=secrets.token_urlsafe(9), filename=filename, media_type=media_type)
         with self._lock:
+            pending = sum(j.pending for j in self._jobs.values())
+            if pending >= self._max_pending:
+                raise BusyError(
+                    f"{pending} renders are already waiting or running; save again when one is done"
+                )
             self._jobs[job.id] = job
             while len(self._jobs) > self._keep:
-                self._jobs.popitem(last=False)
-        self._pool.submit(self._run, job, work)
+                _, old = self._jobs.popitem(last=False)
+                self._forget(old)
+            job.future = self._pool.submit(self._run, job, work)
         return job
+
+    def _forget(self, job: Job) -> None:
+        """Cancel ``job`` if it has not started; a running one finishes unseen. Under the lock."""
+        if job.future is not None and job.future.cancel():
+            job.state, job.error = "cancelled", "the render was cancelled: save again"
+        job.data = None
 
     def _run(self, job: Job, work: Work) -> None:
         def progress(stage: str, start: float, end: float, expected: float | None) -> None:
-            job.stage, job.start, job.end, job.expected = stage, start, end, expected
-            job.stage_began = time.monotonic()
+            with self._lock:
+                job.stage, job.start, job.end, job.expected = stage, start, end, expected
+                job.stage_began = time.monotonic()
 
-        job.state = "running"
+        with self._lock:
+            job.state = "running"
+        data, error = None, None
         try:
-            job.data = work(progress)
+            data = work(progress)
         except StudioError as err:
-            job.error = err.message
+            error = err.message
+        except USER_ERRORS as err:
+            error = str(err)
         except MemoryError:
-            job.error = "out of memory rendering at full size: close other programs or use a GPU"
+            error = "out of memory rendering at full size: close other programs or use a GPU"
         except Exception as err:  # the page must hear of any failure; the log keeps the trace
             traceback.print_exc(file=sys.stderr)
-            job.error = f"the render failed: {err}"
-        job.finished = time.monotonic()
-        job.state = "failed" if job.error is not None else "done"
+            error = f"the render failed: {err}"
+        with self._lock:
+            job.data, job.error = data, error
+            job.finished = time.monotonic()
+            job.state = "failed" if error is not None else "done"
 
     def get(self, job_id: str) -> Job:
         with self._lock:
@@ -111,8 +156,22 @@ class JobRunner:
             raise NotOpenError("this render is no longer held; save again")
         return job
 
+    def status(self, job_id: str) -> dict[str, Any]:
+        """The JSON the page polls for ``job_id``, read under the lock."""
+        job = self.get(job_id)
+        with self._lock:
+            return job.status()
+
+    def result(self, job_id: str) -> tuple[Job, bytes | None]:
+        """The job and its file (None until it is done)."""
+        job = self.get(job_id)
+        with self._lock:
+            return job, job.data
+
     def shutdown(self) -> None:
-        """Stop taking work, drop queued jobs, forget every result."""
+        """Stop taking work, cancel queued jobs, forget every result."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
+            for job in self._jobs.values():
+                self._forget(job)
             self._jobs.clear()

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Body, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from dof_studio.engine import FORMATS, RenderSettings, Studio
+from dof_studio.engine import FORMATS, RenderSettings, Studio, download_format
 from dof_studio.errors import StudioError, UploadTooLargeError
 from dof_studio.jobs import JobRunner
 
@@ -94,8 +94,9 @@ async def upload(
     request: Request, studio: StudioDep, x_filename: Annotated[str | None, Header()] = None
 ) -> dict[str, Any]:
     name = safe_name(x_filename)
-    data = await _read_limited(request, name, studio.config.max_upload_bytes)
-    photo = await run_in_threadpool(studio.open, data, name)
+    with studio.opening():  # a place among the uploads at once, before the body is read
+        data = await _read_limited(request, name, studio.config.max_upload_bytes)
+        photo = await run_in_threadpool(studio.open, data, name)
     return studio.info(photo)
 
 
@@ -151,10 +152,8 @@ def render(
     format: Annotated[str, Body()] = "png",
 ) -> dict[str, Any]:
     photo = studio.get(photo_id)
-    settings = studio.check(photo, _settings(method, radius, highlights, people))
-    if format not in FORMATS:
-        raise StudioError(f"unknown format {format!r}; valid: {', '.join(FORMATS)}")
-    suffix, media_type = FORMATS[format]
+    settings = studio.check(photo, _settings(method, radius, highlights, people), full=True)
+    suffix, media_type = download_format(format)
     filename = f"{PurePath(photo.name).stem}_{settings.method}{suffix}"
     job = jobs.submit(
         lambda progress: studio.render_full(photo, settings, format, progress),
@@ -166,16 +165,16 @@ def render(
 
 @router.get("/api/jobs/{job_id}")
 def job_status(job_id: str, jobs: JobsDep) -> dict[str, Any]:
-    return jobs.get(job_id).status()
+    return jobs.status(job_id)
 
 
 @router.get("/api/jobs/{job_id}/file")
 def job_file(job_id: str, jobs: JobsDep) -> Response:
-    job = jobs.get(job_id)
-    if job.data is None:
+    job, data = jobs.result(job_id)
+    if data is None:
         raise StudioError(job.error or "the render is not finished yet", status=409)
     disposition = f'attachment; filename="{job.filename}"'
-    return Response(job.data, media_type=job.media_type,
+    return Response(data, media_type=job.media_type,
                     headers={"Content-Disposition": disposition})  # fmt: skip
 
 
@@ -192,7 +191,7 @@ async def _read_limited(request: Request, name: str, limit: int) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise too_large(int(declared))
     chunks, total = [], 0
-    async for chunk in request.stream():
+    async for chunk in request.stream():  # also without Content-Length (chunked): counted
         total += len(chunk)
         if total > limit:
             raise too_large(total)

@@ -35,21 +35,21 @@ from PIL import Image
 
 from dof_eval.credits import Attribution
 from dof_eval.errors import DatasetError
-from dof_eval.paired_build import (
+from dof_eval.paired_compose import (
     FORMAT_VERSION,
     Background,
     PairedConfig,
     Person,
-    _compose_item,
-    _credits,
-    _free_windows,
-    _kernel,
-    _load_sources,
-    _matches,
-    _person_crop,
-    _read_index,
-    _Source,
-    _write_item,
+    Source,
+    compose_item,
+    free_windows,
+    kernel_record,
+    load_sources,
+    matches,
+    person_crop,
+    read_index,
+    source_credits,
+    write_item,
 )
 from dof_io import atomic_write_text, save_image
 
@@ -92,7 +92,7 @@ class TrainSetConfig:
         )  # fmt: skip
 
 
-def _scaled(src: _Source, scale: float) -> _Source:
+def _scaled(src: Source, scale: float) -> Source:
     if scale == 1.0:
         return src
     h, w = src.person.shape
@@ -101,16 +101,16 @@ def _scaled(src: _Source, scale: float) -> _Source:
     person = Image.fromarray(src.person.astype(np.uint8) * 255).resize(
         size, Image.Resampling.BILINEAR
     )
-    return _Source(src.file, rgb, np.asarray(person) > 0)  # any person pixel counts
+    return Source(src.file, rgb, np.asarray(person) > 0)  # any person pixel counts
 
 
-def _parts(sources: list[_Source], config: TrainSetConfig) -> tuple[list[Person], list[Background]]:
+def _parts(sources: list[Source], config: TrainSetConfig) -> tuple[list[Person], list[Background]]:
     paired = config.paired(1)
-    persons = [(s, c) for s in sources if (c := _person_crop(s, paired)) is not None]
+    persons = [(s, c) for s in sources if (c := person_crop(s, paired)) is not None]
     backgrounds: list[Background] = []
     for s in sources:
         small = _scaled(s, config.source_scale)
-        windows = _free_windows(small.person, config.size, config.margin)
+        windows = free_windows(small.person, config.size, config.margin)
         if len(windows):
             backgrounds.append((small, windows))
     return persons, backgrounds
@@ -133,14 +133,14 @@ def _write_train_item(
     rng: np.random.Generator,
     domain: str,
 ) -> dict[str, Any]:
-    recipe, images = _compose_item(person, background, config, rng)
+    recipe, images = compose_item(person, background, config, rng)
     rgb = images["input"] if domain == "A" else images["truth"]
     rgba = Image.fromarray(np.dstack([rgb, images["mask"]]), mode="RGBA")
     save_image(rgba, path, compress_level=1)
     return {"file": path.name, **recipe}
 
 
-def _split(sources: list[_Source], config: TrainSetConfig) -> tuple[list[str], list[str]]:
+def _split(sources: list[Source], config: TrainSetConfig) -> tuple[list[str], list[str]]:
     files = sorted(s.file for s in sources)
     if not 0 < config.test_photos < len(files) - 1:
         raise DatasetError(
@@ -174,9 +174,9 @@ def build_train_set(
     index = out_dir / "dataset.json"
     if _complete(index, config):
         return index
-    sources = _load_sources(source)
+    sources = load_sources(source)
     train_files, test_files = _split(sources, config)
-    credits = _credits(source)
+    credits = source_credits(source)
     test_sources = [s for s in sources if s.file in test_files]
     test_index = _build_test(test_sources, out_dir, config, credits)
     items = _build_train(source, [s for s in sources if s.file in train_files], out_dir, config)
@@ -195,7 +195,7 @@ def build_train_set(
 
 
 def _build_train(
-    source: Path, train: list[_Source], out_dir: Path, config: TrainSetConfig
+    source: Path, train: list[Source], out_dir: Path, config: TrainSetConfig
 ) -> dict[str, list[dict[str, Any]]]:
     """trainA/ and trainB/ from disjoint (person, background) pairs; their recipes."""
     if config.n_train == 0:
@@ -223,7 +223,7 @@ def _build_train(
 
 
 def _build_test(
-    sources: list[_Source], out_dir: Path, config: TrainSetConfig, credits: dict[str, Attribution]
+    sources: list[Source], out_dir: Path, config: TrainSetConfig, credits: dict[str, Attribution]
 ) -> Path:
     """The held-out items in the paired benchmark's format, in ``OUT/test/``."""
     persons, backgrounds = _parts(sources, config)
@@ -236,16 +236,16 @@ def _build_test(
     rng = np.random.default_rng([config.seed, 2])
     root = out_dir / "test"
     entries = []
-    matches = _matches(persons, backgrounds, config.n_test, rng, fallback=False)
-    for i, (person, background) in enumerate(matches):
+    pairs = matches(persons, backgrounds, config.n_test, rng, fallback=False)
+    for i, (person, background) in enumerate(pairs):
         if background is None:
             raise DatasetError(f"{person[0].file}: no test background from another photo")
-        entries.append(_write_item(f"{i:03d}", person, background, paired, rng, credits, root))
+        entries.append(write_item(f"{i:03d}", person, background, paired, rng, credits, root))
     data = {
         "format": FORMAT_VERSION,
         "config": asdict(replace(paired, n=config.n_test)),
         "source": "held-out photos of the training set's source",
-        "kernel": _kernel(paired),
+        "kernel": kernel_record(paired),
         "items": entries,
     }
     index = root / "dataset.json"
@@ -266,7 +266,7 @@ def _write_test_domains(out_dir: Path, test_index: Path) -> None:
 
 
 def _complete(index: Path, config: TrainSetConfig) -> bool:
-    data = _read_index(index, TRAIN_FORMAT_VERSION, config)
+    data = read_index(index, TRAIN_FORMAT_VERSION, config)
     return data is not None and all(
         (index.parent / f"train{d}" / item["file"]).is_file()
         for d in ("A", "B")

@@ -36,6 +36,7 @@ from dof_eval.photos import (
     write_image,
 )
 from dof_io import atomic_write_text
+from dof_io.tensors import PHOTO_FAULTS
 
 #: image (1, 3, H, W) in [0, 1], mask (1, 1, H, W) in [0, 1] -> output (1, 3, H, W) in [0, 1].
 Renderer = Callable[[Tensor, Tensor], Tensor]
@@ -127,6 +128,12 @@ class RenderSet:
             ) from error
 
 
+#: a photo's own faults, the batch goes on past them (with ``on_error``): dof-io's rule
+#: (unreadable, a mask of another size, out of memory on it) and a photo this evaluation
+#: cannot use (too small, no mask). A bug in a renderer stops the batch with its traceback.
+PHOTO_FAILURES: tuple[type[BaseException], ...] = (*PHOTO_FAULTS, DatasetError)
+
+
 def _folders(labels: Iterable[str], prefix: str = "") -> dict[str, str]:
     folders: dict[str, str] = {}
     for label in labels:
@@ -184,7 +191,8 @@ def render_columns(
         size: long side of the evaluation size (rounded to multiples of 8); None keeps the size.
         segmenters: label -> callable image -> mask, scored for IoU against the masks.
         fallback_segmenter: makes the mask of a photo that has none.
-        on_error: called with (photo path, reason) when a photo fails; without it, errors raise.
+        on_error: called with (photo path, reason) when a photo fails by its own fault
+            (:data:`PHOTO_FAILURES`); without it, those raise too. Any other error raises.
         progress: optional wrapper around the photo iterator (a progress bar).
         pictures: labels of ``renderers`` that draw a picture to show, not an image to score
             (a defocus map).
@@ -211,7 +219,7 @@ def render_columns(
         for photo in progress(photos) if progress else photos:
             try:
                 _render_one(photo, out, renderers, segmenters, fallback_segmenter)
-            except Exception as error:  # a batch goes on past a bad photo
+            except PHOTO_FAILURES as error:  # a batch goes on past a bad photo
                 if on_error is None:
                     raise
                 on_error(photo.image, f"{type(error).__name__}: {error}")

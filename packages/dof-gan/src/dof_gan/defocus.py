@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dof_gan.config import GeneratorConfig
+from dof_gan.errors import MemoryBudgetError
 from dof_smooth.defocus import defocus_blur
 
 #: aperture of an untrained model, as a fraction of ``max_radius``
@@ -44,6 +45,11 @@ FULL_SIZE_LEVELS = 3
 #: (bench/bench_defocus.py); bands of rows keep the drawing within a budget.
 DRAW_BYTES_PER_PIXEL = 160
 UPSAMPLINGS = ("guided", "bilinear")
+#: bytes per photo pixel held for the whole drawing: the float photo and its output, the radius
+#: map and the guided upsampling's buffers (bench/bench_defocus.py)
+PHOTO_BYTES_PER_PIXEL = 48
+#: what the process holds besides (torch, the map network, the segmenter)
+BASE_BYTES = 400 * 2**20
 #: how much faster the aperture's logit moves than a weight (see the module docstring)
 APERTURE_RATE = 10.0
 
@@ -176,6 +182,24 @@ class DefocusGenerator(nn.Module):
         held = render(x, self.aperture().detach().float() * fraction, self.config.max_radius)
         return out, MapOutput(logits, held)
 
+    def check_memory(self, height: int, width: int, max_memory: int) -> None:
+        """Raise :class:`~dof_gan.errors.MemoryBudgetError` when a (height, width) photo does
+        not fit in ``max_memory`` bytes even drawn in the thinnest bands."""
+        need = full_size_bytes(height, width, self.aperture_at(height, width))
+        if need > max_memory:
+            gib = 2**30
+            raise MemoryBudgetError(
+                f"{width}x{height} ({height * width / 1e6:.0f} MP): the defocus generator needs "
+                f"about {need / gib:.1f} GiB even in bands, over the budget of "
+                f"{max_memory / gib:.1f} GiB: too large for the memory budget; lower the size or "
+                f"raise --max-memory (e.g. --max-memory {max(1, -(-need // gib))}GiB)"
+            )
+
+    def aperture_at(self, height: int, width: int) -> float:
+        """The learned aperture in pixels of a (height, width) photo."""
+        scale = max(1.0, max(height, width) / self.config.work_size)
+        return float(self.aperture().detach()) * scale
+
     def translate_photo(
         self,
         image: Tensor,
@@ -230,6 +254,14 @@ class DefocusGenerator(nn.Module):
 
 
 
+def full_size_bytes(height: int, width: int, radius: float) -> int:
+    """Peak bytes of :meth:`DefocusGenerator.translate_photo` on a (height, width) photo drawn
+    in the thinnest bands: the photo-sized buffers plus one band of 16 rows and its context."""
+    pixels = height * width
+    band = (16 + 2 * (math.ceil(radius) + 1)) * width
+    return BASE_BYTES + PHOTO_BYTES_PER_PIXEL * pixels + DRAW_BYTES_PER_PIXEL * band
+
+
 def upsample_fraction(fraction: Tensor, guide: Tensor, *, mode: str = "guided") -> Tensor:
     """A map predicted at the working size -> the photo's size, (B, 1, H, W) in [0, 1].
 
@@ -264,7 +296,8 @@ def draw_in_bands(
     H, W = image.shape[-2:]
     rows = H
     if max_memory is not None:
-        rows = max(1, int(max_memory // (DRAW_BYTES_PER_PIXEL * W * image.shape[0])))
+        room = max_memory - BASE_BYTES - PHOTO_BYTES_PER_PIXEL * H * W * image.shape[0]
+        rows = max(1, int(room // (DRAW_BYTES_PER_PIXEL * W * image.shape[0])))
     halo = math.ceil(top) + 1
     rows = max(rows - 2 * halo, 16)
     if rows >= H:

@@ -29,6 +29,7 @@ from torch import nn
 
 import dof_io
 from dof_gan.config import TrainConfig, config_to_json
+from dof_gan.errors import DofGanError
 
 T = TypeVar("T")
 
@@ -66,10 +67,11 @@ def world_from_env(environ: Mapping[str, str] | None = None) -> World:
 
 
 def device_for(world: World, device: str) -> torch.device:
-    """``cuda`` -> ``cuda:LOCAL_RANK`` when several ranks share a machine; else unchanged."""
-    if world.distributed and device == "cuda":
-        return torch.device("cuda", world.local_rank)
-    return torch.device(device)
+    """This rank's device by :func:`dof_io.local_device`'s rule (the one every batch command
+    uses): ``cuda`` -> ``cuda:LOCAL_RANK`` when several ranks share a machine; else as is."""
+    env = {"RANK": str(world.rank), "WORLD_SIZE": str(world.world_size),
+           "LOCAL_RANK": str(world.local_rank)}  # fmt: skip
+    return torch.device(dof_io.local_device(device, env))
 
 
 def init_process_group(world: World, device: torch.device) -> None:
@@ -122,13 +124,22 @@ def any_rank(flag: bool, world: World, device: torch.device) -> bool:
     return bool(value.item())
 
 
-def broadcast_error(message: str | None, world: World) -> str | None:
-    """Rank 0's error message (or None) on every rank, so a refusal stops all of them."""
+def first_failure(failure: BaseException | None, world: World) -> tuple[int, str] | None:
+    """The first rank that failed and its message, the same on every rank; None when none did.
+
+    A collective: every rank calls it, failed or not, so that a failure on any rank (a
+    refusal, a bug, a rank that could not build its trainer) stops all of them with one
+    message instead of leaving the others waiting until the backend times out.
+    """
+    mine = None
+    if failure is not None:
+        package = isinstance(failure, (dof_io.DofIOError, DofGanError))
+        mine = str(failure) if package else f"{type(failure).__name__}: {failure}"
     if not world.distributed:
-        return message
-    box: list[Any] = [message]
-    dist.broadcast_object_list(box, src=0)
-    return box[0] if box[0] is None else str(box[0])
+        return None if mine is None else (world.rank, mine)
+    messages: list[Any] = [None] * world.world_size
+    dist.all_gather_object(messages, mine)
+    return next(((rank, str(m)) for rank, m in enumerate(messages) if m is not None), None)
 
 
 def barrier(world: World) -> None:

@@ -29,6 +29,11 @@ class ShapeError(DofGanError, dof_io.ShapeError):
     """A tensor has the wrong shape, dtype or value range for the function it was given to."""
 
 
+class MemoryBudgetError(DofGanError, dof_io.PhotoError):
+    """A photo the generator cannot translate within the memory budget, even in tiles (a
+    photo's own fault: batch jobs report it and go on)."""
+
+
 class DatasetError(DofGanError):
     """The training folder is missing, incomplete, or holds an image without a mask."""
 

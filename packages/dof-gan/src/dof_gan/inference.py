@@ -24,13 +24,13 @@ from torch import Tensor, nn
 import dof_io
 from dof_gan.checkpoint import load_checkpoint
 from dof_gan.config import PRESETS, GeneratorConfig
-from dof_gan.errors import CheckpointError, ConfigError, DofGanError, ShapeError
+from dof_gan.errors import CheckpointError, ConfigError, MemoryBudgetError, ShapeError
 from dof_gan.losses import mask_overlay
 from dof_gan.networks import GENERATOR_CLASSES
 from dof_gan.runlog import last_checkpoint_path
 from dof_gan.tiling import DEFAULT_MAX_MEMORY
 from dof_io.check import check_image
-from dof_io.tensors import image_to_tensor, mask_to_tensor, tensor_to_image
+from dof_io.tensors import PHOTO_FAULTS, image_to_tensor, mask_to_tensor, tensor_to_image
 
 EXPORT_FORMAT = "dof-gan-generator"
 DIRECTIONS = {"AtoB": "G", "BtoA": "F"}
@@ -237,6 +237,8 @@ def translate_with_map(
 
     Raises:
         ShapeError: wrong shapes or dtype, ``overlay`` without a mask, a prior of the wrong size.
+        MemoryBudgetError: with ``max_memory``, a photo too large even in parts (before any
+            work).
     """
     check_image(image, "image", kind=Tensor, error=ShapeError)
     if min(image.shape[-2:]) < 8:
@@ -258,6 +260,20 @@ def translate_with_map(
             assert mask is not None
             out = mask_overlay(out, x, mask.to(device, torch.float32))
     return out, radius
+
+
+def check_translate_memory(
+    generator: nn.Module, height: int, width: int, max_memory: int | None
+) -> None:
+    """Refuse, before any work, a (height, width) photo that :func:`translate` with
+    ``max_memory`` could not do within the budget even in parts (None: no budget); each
+    generator knows its own needs (``generator.check_memory``).
+
+    Raises:
+        MemoryBudgetError: the message says to lower the size or raise ``--max-memory``.
+    """
+    if max_memory is not None:
+        generator.check_memory(height, width, max_memory)
 
 
 def find_mask(photo: Path, masks_dir: Path | None) -> Path:
@@ -337,10 +353,11 @@ def apply_to_photo(
     return images
 
 
-#: what a photo may fail with in :func:`apply_files` and the job go on past
-PHOTO_FAILURES: tuple[type[BaseException], ...] = (
-    dof_io.DofIOError, DofGanError, OSError, RuntimeError, ValueError,
-)  # fmt: skip
+#: a photo's own faults in :func:`apply_files`, the job goes on past them: dof-io's rule
+#: (unreadable, no mask or a mask of another size, the device out of memory on it), too large
+#: for the budget even in tiles, too small for the generator. Anything else (a RuntimeError
+#: from a bug or a sticky CUDA error) stops the job with its traceback.
+PHOTO_FAILURES: tuple[type[BaseException], ...] = (*PHOTO_FAULTS, MemoryBudgetError, ShapeError)
 
 
 def apply_files(
@@ -365,7 +382,8 @@ def apply_files(
     overlay's mask is ``masks/<stem>.png`` or the photo's own alpha (:func:`find_mask`).
     Outputs follow ``dof_io.plan_outputs``: existing ones are skipped unless ``overwrite``,
     none overwrites a photo or mask, and under torchrun each process takes its share. A photo
-    that fails is reported and the job goes on. ``prior`` and ``render``: see
+    that fails by its own fault (:data:`PHOTO_FAILURES`) is reported and the job goes on; any
+    other error stops it with its traceback. ``prior`` and ``render``: see
     :func:`apply_to_photo`.
     """
     check_prior(generator, prior)

@@ -156,6 +156,13 @@ class ResnetGenerator(nn.Module):
         out: Tensor = self.model(x)
         return (out, None) if with_map else out
 
+    def check_memory(self, height: int, width: int, max_memory: int) -> None:
+        """Raise :class:`~dof_gan.errors.MemoryBudgetError` when even tiles of a (height, width)
+        photo do not fit in ``max_memory`` bytes (:func:`dof_gan.tiling.plan_tile`)."""
+        from dof_gan.tiling import plan_tile
+
+        plan_tile(self, height + -height % 4, width + -width % 4, max_memory)
+
     def translate_photo(
         self, image: Tensor, *, prior: Tensor | None = None, max_memory: int | None = None,
         **render: object,

@@ -22,12 +22,12 @@ from dof_gan.data import check_dataset
 from dof_gan.distributed import (
     World,
     barrier,
-    broadcast_error,
     device_for,
+    first_failure,
     init_process_group,
     world_from_env,
 )
-from dof_gan.errors import ConfigError, DofGanError, RunFolderError
+from dof_gan.errors import ConfigError, RunFolderError
 from dof_gan.options import (
     OPTION_FIELDS,
     RESUME_OVERRIDES,
@@ -120,26 +120,29 @@ def _train_ranks(
     config: TrainConfig, run: Path, *, resume: bool, progress: bool, world: World
 ) -> TrainResult:
     """:func:`train` on one of several ranks: rank 0 checks the data, locks and prepares the
-    run folder while the others wait; a refusal there stops every rank with its message."""
+    run folder while the others build their trainers; a failure on any rank there (a refusal
+    or a bug) reaches every rank (:func:`first_failure`): the failed rank raises its own error,
+    the others a RunFolderError naming it, and none waits for the backend's timeout."""
     init_process_group(world, device_for(world, config.device))
     try:
         with contextlib.ExitStack() as held:
             failure: Exception | None = None
             try:
-                trainer = Trainer(config, world)
+                trainer = Trainer(config, world, distribute=False)  # no collective yet
                 if world.is_main:
                     run = runlog.check_run_folder(run, resume=resume)
                     check_dataset(trainer.dataset)
                     lock = held.enter_context(dof_io.folder_lock(run))
                     run = runlog.check_run_folder(run, resume=resume)
                     lock.remove_stale_temp_files(recursive=True)
-            except (DofGanError, dof_io.DofIOError) as err:
+            except Exception as err:  # any failure must reach the other ranks, then raise
                 failure = err
-            message = broadcast_error(None if failure is None else str(failure), world)
+            first = first_failure(failure, world)
             if failure is not None:
                 raise failure
-            if message is not None:
-                raise RunFolderError(f"rank 0 stopped: {message}")
+            if first is not None:
+                raise RunFolderError(f"rank {first[0]} stopped: {first[1]}")
+            trainer.distribute()  # every rank is ready: the DDP wrappers' collectives
             checkpoint = runlog.last_checkpoint_path(run)
             if resume and checkpoint.is_file():
                 state = load_checkpoint(checkpoint)

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dof_gan.errors import ShapeError
+from dof_gan.errors import MemoryBudgetError, ShapeError
 
 #: peak bytes per pixel of a float32 generator pass with ngf 64 (9 blocks), measured with
 #: bench/bench_gan.py on CPU; scales with ngf.
@@ -33,6 +33,8 @@ PHOTO_BYTES_PER_PIXEL = 48
 #: default budget of ``dof apply``: fits a laptop with 4 GiB.
 DEFAULT_MAX_MEMORY = 3 * 2**30
 DEFAULT_OVERLAP = 128
+#: the smallest tile side :func:`plan_tile` chooses
+MIN_TILE = 64
 
 NormStats = dict[str, tuple[Tensor, Tensor]]
 
@@ -198,13 +200,28 @@ def plan_tile(generator: nn.Module, height: int, width: int, max_memory: int) ->
 
     Returns:
         ``None`` when the whole photo fits (no tiling); else a multiple of 4, at least 64.
+
+    Raises:
+        MemoryBudgetError: even the smallest tile does not fit (the photo's own buffers take the
+            budget), before any work; the message says to lower the size or raise the budget.
     """
     per_pixel = generator_bytes_per_pixel(generator)
     room = max_memory - BASE_BYTES - PHOTO_BYTES_PER_PIXEL * height * width
     if per_pixel * height * width <= room:
         return None
-    side = int(math.sqrt(max(room, 0) / per_pixel)) // 4 * 4 - 2 * context_margin(generator)
-    return max(side, 64)
+    margin = context_margin(generator)
+    smallest = per_pixel * (MIN_TILE + 2 * margin) ** 2
+    if room < smallest:
+        need = BASE_BYTES + PHOTO_BYTES_PER_PIXEL * height * width + smallest
+        gib = 2**30
+        raise MemoryBudgetError(
+            f"{width}x{height} ({height * width / 1e6:.0f} MP): the generator needs about "
+            f"{need / gib:.1f} GiB even in tiles, over the budget of {max_memory / gib:.1f} GiB: "
+            "too large for the memory budget; lower the size or raise --max-memory (e.g. "
+            f"--max-memory {max(1, -(-need // gib))}GiB)"
+        )
+    side = int(math.sqrt(room / per_pixel)) // 4 * 4 - 2 * margin
+    return max(side, MIN_TILE)
 
 
 def downscale_for_stats(image: Tensor, max_pixels: int) -> Tensor:

@@ -116,7 +116,11 @@ class TrainResult:
 class Trainer:
     """Builds the four networks, the loss, the optimizers and the data for one config."""
 
-    def __init__(self, config: TrainConfig, world: World | None = None) -> None:
+    def __init__(
+        self, config: TrainConfig, world: World | None = None, *, distribute: bool = True
+    ) -> None:
+        """``distribute=False`` leaves out the DDP wrappers (collectives) until
+        :meth:`distribute`, so that a rank that fails before them cannot strand the others."""
         self.config = config
         self.world = world = World() if world is None else world
         self.device = device_for(world, config.device)
@@ -146,13 +150,8 @@ class Trainer:
         if config.compile:  # in place: the modules keep their plain state_dict keys
             for network in self._networks().values():
                 network.compile()
-        # One DDP wrapper per network (the network itself with one process), each used only
-        # in the step that trains it: the frozen judges of the generator step run unwrapped.
-        wrapped = {name: wrap(net, world, self.device) for name, net in nets.items()}
-        self.generator_nets = Networks(wrapped["G"], wrapped.get("F"), self.model.D_A,
-                                       self.model.D_B)  # fmt: skip
-        self.discriminator_nets = Networks(self.model.G, self.model.F, wrapped.get("D_A"),
-                                           wrapped["D_B"])  # fmt: skip
+        if distribute:
+            self.distribute()
 
         def rule(epoch: int) -> float:
             return lr_factor(epoch, config.n_epochs, config.n_epochs_decay)
@@ -174,6 +173,16 @@ class Trainer:
         self.consumed = 0  # items of the current epoch's plan done (by all ranks)
         self.epoch_state = self.planner.get_state()  # planner state at the current epoch's start
         self.elapsed = 0.0  # training seconds before this process
+
+    def distribute(self) -> None:
+        """One DDP wrapper per network (the network itself with one process), each used only
+        in the step that trains it: the frozen judges of the generator step run unwrapped.
+        A collective under torchrun: every rank calls it."""
+        wrapped = {name: wrap(net, self.world, self.device) for name, net in self._networks().items()}
+        self.generator_nets = Networks(wrapped["G"], wrapped.get("F"), self.model.D_A,
+                                       self.model.D_B)  # fmt: skip
+        self.discriminator_nets = Networks(self.model.G, self.model.F, wrapped.get("D_A"),
+                                           wrapped["D_B"])  # fmt: skip
 
     def train_step(self, batch: Batch) -> tuple[dict[str, torch.Tensor], Translations]:
         """One optimisation step: the generator step, then the discriminator step.

@@ -10,6 +10,7 @@ from dof_io.atomic import (
 from dof_io.budget import (
     DEFAULT_MAX_MEMORY,
     check_memory,
+    check_memory_size,
     format_size,
     image_dimensions,
     parse_size,
@@ -21,6 +22,7 @@ from dof_io.errors import (
     MaskFormatError,
     MemoryBudgetError,
     OutputError,
+    PhotoError,
     ShapeError,
     WeightsFileError,
 )
@@ -56,6 +58,7 @@ from dof_io.lock import (
 )
 from dof_io.masks import binarize, mask_iou
 from dof_io.outputs import (
+    PHOTO_FAULTS,
     OutputPlan,
     PhotoEvent,
     PlannedPhoto,
@@ -75,6 +78,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "LOCK_FILES",
     "MAX_PIXELS",
+    "PHOTO_FAULTS",
     "DofIOError",
     "FolderLock",
     "FolderLockedError",
@@ -84,6 +88,7 @@ __all__ = [
     "MemoryBudgetError",
     "OutputError",
     "OutputPlan",
+    "PhotoError",
     "PhotoEvent",
     "PlannedPhoto",
     "RunFolderError",
@@ -95,6 +100,7 @@ __all__ = [
     "atomic_write_text",
     "binarize",
     "check_memory",
+    "check_memory_size",
     "check_weights_file",
     "decode_image",
     "decode_rgb",

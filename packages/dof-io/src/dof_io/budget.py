@@ -10,6 +10,7 @@ whose estimate is over the budget, naming the option that raises it.
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from pathlib import Path
@@ -47,17 +48,22 @@ def format_size(size: float) -> str:
     return f"{int(size)} B"
 
 
-def image_dimensions(path: str | Path) -> tuple[int, int]:
+def image_dimensions(path: str | Path | bytes, name: str | Path = "") -> tuple[int, int]:
     """(H, W) from the file's header, without decoding a pixel.
+
+    Args:
+        path: the file, or its bytes (an upload held in memory).
+        name: what messages call a file given as bytes.
 
     Raises:
         ImageReadError: missing or not an image.
     """
-    path = Path(path)
+    source = io.BytesIO(path) if isinstance(path, bytes) else Path(path)
+    path = Path(name) if isinstance(path, bytes) else Path(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 width, height = image.size
     except (OSError, ValueError, Image.DecompressionBombError) as err:
         raise ImageReadError(path, f"cannot read its header ({err})") from None
@@ -65,21 +71,23 @@ def image_dimensions(path: str | Path) -> tuple[int, int]:
 
 
 def check_memory(
-    path: str | Path,
+    path: str | Path | bytes,
     *,
     bytes_per_pixel: float,
     budget: int | None,
     what: str,
     option: str = "--max-memory",
+    name: str | Path = "",
 ) -> int:
     """Refuse ``path`` when processing it at full size would need more than ``budget`` bytes.
 
     Args:
-        path: the photo.
+        path: the photo, or its bytes (an upload; ``name`` names it).
         bytes_per_pixel: peak memory per pixel of the work, measured.
         budget: bytes; None or 0 means no limit.
         what: the work, for the message ("lens blur", "segmentation").
         option: the option that sets the budget, for the message.
+        name: what the message calls a photo given as bytes.
 
     Returns:
         the estimate in bytes (0 when the header cannot be read: reading the photo will fail
@@ -89,16 +97,41 @@ def check_memory(
         MemoryBudgetError: over the budget (a kind of ImageReadError, so batch jobs report the
             photo and go on).
     """
+    label = Path(name) if isinstance(path, bytes) else Path(path)
     try:
-        height, width = image_dimensions(path)
+        height, width = image_dimensions(path, label)
     except ImageReadError:
         return 0  # not an image: the reader that comes next says so, in its own words
+    return check_memory_size(height, width, bytes_per_pixel=bytes_per_pixel, budget=budget,
+                             what=what, option=option, name=label)  # fmt: skip
+
+
+def check_memory_size(
+    height: int,
+    width: int,
+    *,
+    bytes_per_pixel: float,
+    budget: int | None,
+    what: str,
+    option: str = "--max-memory",
+    name: str | Path = "photo",
+) -> int:
+    """:func:`check_memory` for a photo whose size is known (decoded, or held in memory).
+
+    Returns:
+        the estimate in bytes.
+
+    Raises:
+        MemoryBudgetError: over the budget; the message says "too large for the memory
+            budget" and how to get under it.
+    """
     need = int(height * width * bytes_per_pixel)
     if budget and need > budget:
         raise MemoryBudgetError(
-            path,
+            name,
             f"{width}x{height} ({height * width / 1e6:.0f} MP): {what} at full size needs about "
-            f"{format_size(need)}, over the memory budget of {format_size(budget)}; raise "
-            f"{option} (e.g. {option} {max(1, -(-need // 2**30))}GiB) or downscale the photo",
+            f"{format_size(need)}, over the budget of {format_size(budget)}: too large for the "
+            f"memory budget; lower the size or raise {option} (e.g. {option} "
+            f"{max(1, -(-need // 2**30))}GiB)",
         )
     return need

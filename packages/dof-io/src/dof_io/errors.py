@@ -13,7 +13,13 @@ class DofIOError(Exception):
     """Base class of every error dof-io raises."""
 
 
-class ImageReadError(DofIOError):
+class PhotoError(DofIOError):
+    """A photo's own fault: unreadable, too large for the memory budget, or its mask does not
+    fit it. A batch job records it against the photo and goes on (``dof_io.PHOTO_FAULTS``);
+    packages give their own such errors this base (dof-gan's ``MemoryBudgetError``)."""
+
+
+class ImageReadError(PhotoError):
     """A file could not be read as a photo or mask.
 
     Attributes:
@@ -27,7 +33,7 @@ class ImageReadError(DofIOError):
         super().__init__(f"{self.path}: {reason}")
 
 
-class MaskFormatError(DofIOError):
+class MaskFormatError(PhotoError):
     """A mask array or file does not fit the photo it belongs to."""
 
 

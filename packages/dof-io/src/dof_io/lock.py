@@ -37,6 +37,7 @@ import filelock
 
 from dof_io.atomic import atomic_write_text, live_temp_files
 from dof_io.errors import FolderLockedError, OutputError
+from dof_io.ranks import process_share
 
 LOCK_NAME = ".dof.lock"
 HOLDER_NAME = ".dof.lock.json"
@@ -224,13 +225,15 @@ def folder_lock(folder: str | Path, *, command: str | None = None) -> Iterator[F
 
 
 def _torchrun_rank() -> int:
-    """This process's rank in a torchrun job (which sets TORCHELASTIC_RUN_ID), else 0."""
+    """This process's rank in a torchrun job (which sets TORCHELASTIC_RUN_ID), else 0; read by
+    :func:`dof_io.process_share`, so a bad RANK is an error, never silently rank 0.
+
+    Raises:
+        ValueError: RANK/WORLD_SIZE set but not whole numbers in range.
+    """
     if "TORCHELASTIC_RUN_ID" not in os.environ:
         return 0
-    try:
-        return int(os.environ.get("RANK", "0"))
-    except ValueError:
-        return 0
+    return process_share()[0]
 
 
 def _acquire(folder: Path, me: LockHolder) -> FolderLock:

@@ -10,7 +10,9 @@ The rules, the same for `dof seg`, `dof smooth` and `dof apply`:
 - under torchrun each process keeps its share of the photos (:mod:`dof_io.ranks`), taken from
   the photos in sorted order after the refusals above, so the shares do not depend on which
   outputs exist yet and two processes never write the same file;
-- a photo that fails is reported with the reason and the job goes on (:func:`run_planned`).
+- a photo that fails by its own fault (:data:`PHOTO_FAULTS`) is reported with the reason and
+  the job goes on; any other error (a bug, a device fault) stops the job with its traceback
+  (:func:`run_planned`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NamedTuple
 
-from dof_io.errors import ImageReadError
+from dof_io.errors import ImageReadError, PhotoError
 from dof_io.ranks import process_share, rank_share
 
 Status = Literal["done", "skipped", "failed"]
+
+#: A photo's own faults, the one rule of every batch job: it cannot be read, it is too large
+#: (for the memory budget, or the memory ran out on it), its mask does not fit it. The job
+#: records them and goes on; anything else (a programming error, a device fault) stops it.
+#: Packages add their own photo errors by deriving them from :class:`PhotoError`; the torch
+#: layer's :data:`dof_io.tensors.PHOTO_FAULTS` adds a device out of memory.
+PHOTO_FAULTS: tuple[type[BaseException], ...] = (PhotoError, MemoryError)
 
 
 class PhotoEvent(NamedTuple):
@@ -155,18 +164,19 @@ def run_planned(
     """Do ``work`` on each photo of ``plan``, one :class:`PhotoEvent` per photo: the skipped and
     refused ones first, then each photo as it finishes.
 
-    A photo that raises :class:`ImageReadError` or one of ``failures`` is "failed" with the
-    reason (without its path when the error is about the photo itself) and the job goes on;
-    anything else propagates.
+    A photo that raises one of :data:`PHOTO_FAULTS` or of ``failures`` (a package's own typed
+    photo errors) is "failed" with the reason (without its path when the error is about the
+    photo itself) and the job goes on; anything else propagates with its traceback and stops
+    the job: a RuntimeError or ValueError is a bug or a device fault, not the photo's.
     """
     yield from (PhotoEvent(photo, "skipped") for photo in plan.skipped)
     yield from (PhotoEvent(photo, "failed", reason) for photo, reason in plan.refused)
-    caught: tuple[type[BaseException], ...] = (ImageReadError, *failures)
+    caught: tuple[type[BaseException], ...] = (*PHOTO_FAULTS, *failures)
     for planned in plan.todo:
         try:
             work(planned)
         except caught as err:
-            reason = str(err)
+            reason = str(err) or type(err).__name__
             if isinstance(err, ImageReadError) and err.path == planned.photo:
                 reason = err.reason
             yield PhotoEvent(planned.photo, "failed", reason)
@@ -186,7 +196,10 @@ def process_photos(
 ) -> Iterator[PhotoEvent]:
     """A batch job over photo files: plan the outputs (:func:`plan_outputs`, with the per-photo
     files ``reads/<stem>.png`` of each folder in ``reads`` protected), create ``out_dir``, and
-    :func:`run_planned` ``work`` on each planned photo, one :class:`PhotoEvent` per photo."""
+    :func:`run_planned` ``work`` on each planned photo, one :class:`PhotoEvent` per photo.
+
+    A photo's own fault (:data:`PHOTO_FAULTS`, plus the package's ``failures``) is recorded and
+    the job goes on; any other error stops it with its traceback."""
     photos = [Path(p) for p in photos]
     protected = protected_inputs(photos, reads)
     plan = plan_outputs(photos, out_dir, tails=tails, protected=protected, overwrite=overwrite)

@@ -14,6 +14,12 @@ import torch
 from torch import Tensor
 
 from dof_io.errors import ShapeError
+from dof_io.outputs import PHOTO_FAULTS as FILE_PHOTO_FAULTS
+
+#: :data:`dof_io.PHOTO_FAULTS` for work that runs torch: a device that ran out of memory on the
+#: photo is the photo's fault too (too large for it; the next photo may fit). Other device
+#: errors (a sticky CUDA error) are not, and stop the job.
+PHOTO_FAULTS: tuple[type[BaseException], ...] = (*FILE_PHOTO_FAULTS, torch.OutOfMemoryError)
 
 
 def image_to_tensor(

@@ -9,7 +9,7 @@ labels = dof_seg.label_people(masks)                 # (B, 1, H, W) int: 0 nobod
 dof_seg.segment_files(paths, "masks/", segmenter)    # <stem>.png RGBA files, resumable
 """
 
-from dof_seg.base import Segmenter, check_images
+from dof_seg.base import Segmenter
 from dof_seg.deeplab import VOC_PERSON, DeepLabV3Segmenter
 from dof_seg.deeplabv3plus import DeepLabV3PlusSegmenter, DeepLabV3PlusSpec
 from dof_seg.errors import (
@@ -39,6 +39,7 @@ from dof_seg.pose import Person, detect_people, load_pose_net, pose_masks
 from dof_seg.postprocess import (
     PostProcess,
     PostProcessConfig,
+    check_images,
     fill_holes,
     keep_main_subject,
     postprocess,

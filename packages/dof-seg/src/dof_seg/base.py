@@ -8,17 +8,9 @@ from itertools import groupby
 import torch
 from torch import Tensor, nn
 
-from dof_io.check import check_image
 from dof_seg.errors import ShapeError
+from dof_seg.postprocess import check_images
 from dof_seg.refine import RefineConfig, refine_masks
-
-
-def check_images(images: Tensor, what: str = "images") -> None:
-    """Raise :class:`ShapeError` unless ``images`` is (B, 3, H, W) floating point.
-
-    The value range [0, 1] is documented, not checked: checking would cost a device sync.
-    """
-    check_image(images, what, kind=Tensor, error=ShapeError)
 
 
 class Segmenter(nn.Module):

@@ -20,8 +20,8 @@ import torch
 from scipy import ndimage
 from torch import Tensor
 
-from dof_seg.errors import ShapeError
-from dof_seg.postprocess import check_masks, nearest_owner
+from dof_seg.errors import OptionError, ShapeError
+from dof_seg.postprocess import check_masks, check_threshold, nearest_owner
 
 _EIGHT = np.ones((3, 3), dtype=bool)
 
@@ -76,13 +76,14 @@ def label_people(masks: Tensor, *, threshold: float = 0.5, min_area: float = 0.0
         in an image without any person region.
 
     Raises:
-        ShapeError: on a bad shape, threshold or ``min_area``.
+        ShapeError: on a bad shape.
+        OptionError: a threshold outside (0, 1) (:func:`~dof_seg.postprocess.check_threshold`,
+            as every mask threshold) or a negative ``min_area``.
     """
     check_masks(masks)
-    if not 0.0 < threshold < 1.0:
-        raise ShapeError(f"threshold must be in (0, 1); got {threshold}")
+    check_threshold(threshold)
     if min_area < 0:
-        raise ShapeError(f"min_area must be >= 0; got {min_area}")
+        raise OptionError(f"min_area must be >= 0; got {min_area}")
     arrays = masks.detach().float().cpu().numpy()[:, 0]  # (B, H, W)
     min_pixels = min_area * arrays.shape[1] * arrays.shape[2] if min_area < 1 else min_area
     labels = torch.stack([_label_one(m, threshold, min_pixels) for m in arrays])

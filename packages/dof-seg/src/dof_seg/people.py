@@ -26,8 +26,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from dof_seg.base import Segmenter, check_images
+from dof_seg.base import Segmenter
 from dof_seg.pose import Person, detect_people, load_pose_net, pose_masks
+from dof_seg.postprocess import check_images
 from dof_seg.selfie import SelfieSegmenter
 
 

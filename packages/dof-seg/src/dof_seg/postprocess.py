@@ -30,7 +30,17 @@ def check_masks(masks: Tensor, what: str = "masks") -> None:
     check_image(masks, what, channels=1, kind=Tensor, error=ShapeError)
 
 
-def _check_threshold(threshold: float) -> None:
+def check_images(images: Tensor, what: str = "images") -> None:
+    """Raise :class:`ShapeError` unless ``images`` is (B, 3, H, W) floating point.
+
+    The value range [0, 1] is documented, not checked: checking would cost a device sync.
+    """
+    check_image(images, what, kind=Tensor, error=ShapeError)
+
+
+def check_threshold(threshold: float) -> None:
+    """Raise :class:`OptionError` unless ``threshold`` lies in (0, 1): the one rule of every
+    mask threshold (:func:`threshold_masks`, :func:`~dof_seg.label_people`)."""
     if not 0.0 < threshold < 1.0:
         raise OptionError(f"threshold must be in (0, 1); got {threshold}")
 
@@ -46,7 +56,7 @@ def threshold_masks(masks: Tensor, threshold: float = 0.5) -> Tensor:
         (B, 1, H, W), same dtype and device, values 0 or 1.
     """
     check_masks(masks)
-    _check_threshold(threshold)
+    check_threshold(threshold)
     return (masks >= threshold).to(masks.dtype)
 
 
@@ -140,7 +150,7 @@ def keep_main_subject(
         ShapeError: on a bad shape; OptionError: on a bad threshold or mode.
     """
     check_masks(masks)
-    _check_threshold(threshold)
+    check_threshold(threshold)
     if mode not in KEEP_MODES:
         raise OptionError(f"mode must be one of {', '.join(KEEP_MODES)}; got {mode!r}")
     if people is not None and (people.dtype.is_floating_point or people.shape != masks.shape):
@@ -179,7 +189,7 @@ def fill_holes(masks: Tensor, max_area: float = 0.01, *, threshold: float = 0.5)
         (B, 1, H, W): the holes set to 1, everything else unchanged; same dtype and device.
     """
     check_masks(masks)
-    _check_threshold(threshold)
+    check_threshold(threshold)
     if max_area < 0:
         raise OptionError(f"max_area must be >= 0; got {max_area}")
     if max_area == 0:
@@ -218,8 +228,8 @@ class PostProcessConfig:
 
     def __post_init__(self) -> None:
         if self.threshold is not None:
-            _check_threshold(self.threshold)
-        _check_threshold(self.cut)
+            check_threshold(self.threshold)
+        check_threshold(self.cut)
         if self.keep not in KEEP_MODES:
             raise OptionError(f"keep must be one of {', '.join(KEEP_MODES)}; got {self.keep!r}")
         if self.fill_holes < 0:

@@ -20,7 +20,6 @@ that are smooth ramps many pixels wide and do not follow the photo's edges. Two 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
@@ -28,9 +27,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dof_seg.errors import OptionError, ShapeError
-from dof_seg.postprocess import check_masks
+from dof_seg.postprocess import check_images, check_masks
 
-RefineMode = Literal["none", "guided", "matting"]
 REFINE_MODES: tuple[str, ...] = ("none", "guided", "matting")
 
 
@@ -66,9 +64,7 @@ class RefineConfig:
 
 
 def _check(images: Tensor, masks: Tensor) -> None:
-    if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[1] != 3:
-        shape = tuple(images.shape) if isinstance(images, Tensor) else type(images).__name__
-        raise ShapeError(f"images must be (B, 3, H, W) float in [0, 1]; got {shape}")
+    check_images(images)
     check_masks(masks)
     if masks.shape[0] != images.shape[0] or masks.shape[-2:] != images.shape[-2:]:
         raise ShapeError(

@@ -25,8 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dof_seg.base import Segmenter, check_images
+from dof_seg.base import Segmenter
 from dof_seg.errors import OptionError, WeightsNotFoundError
+from dof_seg.postprocess import check_images
 from dof_seg.selfie_net import SelfieNet
 
 #: model name -> (height, width) of the network's input

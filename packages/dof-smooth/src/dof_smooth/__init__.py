@@ -26,6 +26,7 @@ from dof_smooth.depth import DepthBlur, depth_blur, focus_from_mask
 from dof_smooth.errors import (
     DeviceError,
     DTypeError,
+    MemoryBudgetError,
     OptionError,
     ShapeError,
     SmoothError,
@@ -53,6 +54,7 @@ from dof_smooth.methods import (
     DEPTH_MEMORY_FACTOR,
     MEMORY_PER_PIXEL,
     METHODS,
+    check_blur_memory,
     default_radius,
     make_blur,
 )
@@ -74,6 +76,7 @@ __all__ = [
     "GaussianBlur2d",
     "HaloFreeComposite",
     "LensBlur2d",
+    "MemoryBudgetError",
     "OptionError",
     "Paste",
     "PortraitBlur",
@@ -84,6 +87,7 @@ __all__ = [
     "boost_highlights",
     "box_blur2d",
     "box_kernel1d",
+    "check_blur_memory",
     "default_radius",
     "defocus_blur",
     "depth_blur",

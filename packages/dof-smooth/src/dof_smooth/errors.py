@@ -33,6 +33,10 @@ class OptionError(SmoothError):
     """An option has an invalid value: a negative radius, an unknown method name, ..."""
 
 
+class MemoryBudgetError(SmoothError):
+    """A photo too large for the memory budget a caller gave (``max_memory``)."""
+
+
 class UnknownNameError(OptionError):
     """A name that is not in a registry; the message lists the valid names."""
 

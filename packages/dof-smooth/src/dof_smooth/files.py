@@ -25,17 +25,17 @@ import torch
 from torch import Tensor
 
 import dof_io
-from dof_io.tensors import image_to_tensor, mask_to_tensor, tensor_to_image
-from dof_smooth.errors import OptionError, SmoothError
+from dof_io.tensors import PHOTO_FAULTS, image_to_tensor, mask_to_tensor, tensor_to_image
+from dof_smooth.errors import MemoryBudgetError, OptionError
 from dof_smooth.methods import DEPTH_MEMORY_FACTOR, MEMORY_PER_PIXEL
 from dof_smooth.portrait import check_options, portrait_blur
 
 #: a segmenter: (1, 3, H, W) photo in [0, 1] -> (1, 1, H, W) mask (dof-seg's are)
 Segmenter = Callable[[Tensor], Tensor]
-#: what a photo may fail with and the job go on past (a photo too large for the device too)
-PHOTO_FAILURES: tuple[type[BaseException], ...] = (
-    OSError, ValueError, MemoryError, torch.OutOfMemoryError, SmoothError,
-)  # fmt: skip
+#: a photo's own faults, the job goes on past them: dof-io's rule (unreadable, no mask or a
+#: mask of another size, too large for the budget or the device) and the blur's memory budget.
+#: A bug (a ValueError from a wrong call, say) stops the job with its traceback.
+PHOTO_FAILURES: tuple[type[BaseException], ...] = (*PHOTO_FAULTS, MemoryBudgetError)
 
 
 def read_map(
@@ -44,12 +44,12 @@ def read_map(
     """A mask or depth PNG as a (1, 1, H, W) tensor in [0, 1], checked against the photo size.
 
     Raises:
-        FileNotFoundError: no such file (for a mask, the message says how to make one).
-        dof_io.DofIOError: unreadable, or not the photo's size.
+        dof_io.MaskFormatError: no such file (for a mask, the message says how to make one).
+        dof_io.ImageReadError: unreadable, or not the photo's size.
     """
     if not path.is_file():
         hint = " (make masks with `dof seg PHOTOS -o DIR`)" if what == "mask" else ""
-        raise FileNotFoundError(f"no {what} {path}{hint}")
+        raise dof_io.MaskFormatError(f"no {what} {path}{hint}")
     return mask_to_tensor(dof_io.read_mask(path, size=size, what=what), device=device)
 
 
@@ -117,7 +117,9 @@ def smooth_files(
         overwrite: redo photos whose output exists.
         max_memory: bytes one photo may take (:data:`~dof_smooth.MEMORY_PER_PIXEL`); a larger
             photo fails with a message naming ``--max-memory``. None or 0: no limit.
-        failures: more exception types a photo may fail with (the segmenter's own).
+        failures: more exception types that are a photo's own fault (the segmenter's); a
+            photo that fails with one of them or :data:`PHOTO_FAILURES` is reported and the job
+            goes on, any other error stops it with its traceback.
 
     Raises:
         OptionError, UnknownNameError: options that fit no photo, at the call (before any photo

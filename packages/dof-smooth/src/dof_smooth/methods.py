@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import partial
 
 from dof_smooth.composite import Blur
-from dof_smooth.errors import OptionError, UnknownNameError
+from dof_smooth.errors import MemoryBudgetError, OptionError, UnknownNameError
 from dof_smooth.filters import box_blur2d, gaussian_blur2d, lens_blur2d
 
 
@@ -43,6 +43,40 @@ def _no_lens_options(method: str, lens: dict[str, float]) -> None:
 MEMORY_PER_PIXEL: dict[str, float] = {"box": 56.0, "gaussian": 56.0, "lens": 72.0}
 #: extra factor with a depth map (one blur per depth layer; not measured, an upper estimate)
 DEPTH_MEMORY_FACTOR = 2.0
+
+
+def check_blur_memory(
+    method: str, height: int, width: int, max_memory: int | None, *, depth: bool = False
+) -> int:
+    """Refuse a (height, width) photo whose :func:`~dof_smooth.portrait_blur` would need more
+    than ``max_memory`` bytes (:data:`MEMORY_PER_PIXEL`), before any work.
+
+    Args:
+        method: ``box`` | ``gaussian`` | ``lens``.
+        height, width: the photo's size in pixels.
+        max_memory: the budget in bytes; None or 0: no limit.
+        depth: with a depth map (:data:`DEPTH_MEMORY_FACTOR`).
+
+    Returns:
+        the estimate in bytes.
+
+    Raises:
+        UnknownNameError: an unknown method.
+        MemoryBudgetError: over the budget; the message says how to get under it.
+    """
+    if method not in MEMORY_PER_PIXEL:
+        raise UnknownNameError("method", method, MEMORY_PER_PIXEL)
+    need = int(height * width * MEMORY_PER_PIXEL[method] * (DEPTH_MEMORY_FACTOR if depth else 1))
+    if max_memory and need > max_memory:
+        gib = 2**30
+        raise MemoryBudgetError(
+            f"{width}x{height} ({height * width / 1e6:.0f} MP): {method} blur at full size needs "
+            f"about {need / gib:.1f} GiB, over the budget of {max_memory / gib:.1f} GiB: too "
+            "large for the memory budget; lower the size or raise --max-memory (e.g. "
+            f"--max-memory {max(1, -(-need // gib))}GiB)"
+        )
+    return need
+
 
 #: name -> factory(radius, *, path, blades, rotation) -> blur
 METHODS: dict[str, Callable[..., Blur]] = {"box": _box, "gaussian": _gaussian, "lens": _lens}

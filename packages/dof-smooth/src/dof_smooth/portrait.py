@@ -15,7 +15,13 @@ from dof_smooth.depth import depth_blur
 from dof_smooth.errors import OptionError, UnknownNameError
 from dof_smooth.fft import resolve_path
 from dof_smooth.kernels import aperture_size, disk_kernel
-from dof_smooth.methods import DEFAULT_COMPOSITE, check_method, default_radius, make_blur
+from dof_smooth.methods import (
+    DEFAULT_COMPOSITE,
+    check_blur_memory,
+    check_method,
+    default_radius,
+    make_blur,
+)
 from dof_smooth.pipeline import Recipe, run_streamed, run_whole
 
 COMPOSITES = ("paste", "halo_free")
@@ -64,6 +70,7 @@ def portrait_blur(
     disparity: bool = False,
     layers: int = 9,
     path: str = "auto",
+    max_memory: int | None = None,
 ) -> Tensor:
     """Defocus the background of portraits, keeping the people sharp.
 
@@ -86,6 +93,8 @@ def portrait_blur(
         disparity: read ``depth`` as disparity (larger = nearer).
         layers: odd number of depth layers (with ``depth``).
         path: computation path of the blur (``auto`` picks the fastest for the device).
+        max_memory: bytes one photo may take (:func:`~dof_smooth.check_blur_memory`); a larger
+            photo is refused before any work. None: no limit.
 
     Returns:
         (B, 3, H, W) float images in [0, 1], same dtype and device as ``image``.
@@ -95,6 +104,7 @@ def portrait_blur(
             message says what came, what was expected and how to fix it.
         UnknownNameError: for an unknown method or composite (it lists the valid ones).
         OptionError: for invalid option values.
+        MemoryBudgetError: a photo over ``max_memory``.
     """
     image = check_4d(image, "image", channels=3)
     mask = check_4d(mask, "mask", channels=1)
@@ -102,6 +112,8 @@ def portrait_blur(
     check_unit_range(image, "image")
     check_unit_range(mask, "mask")
     check_options(method, composite, blades=blades, linear=linear, highlights=highlights)
+    height, width = image.shape[-2:]
+    check_blur_memory(method, height, width, max_memory, depth=depth is not None)
     if linear is None:
         linear = method == "lens" or bool(highlights)
     if radius is None:
