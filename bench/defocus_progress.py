@@ -1,7 +1,8 @@
 """Held-out PSNR of defocus-generator runs against CPU-minutes, beside the paper's models.
 
     uv run python bench/defocus_progress.py --paired synth128/test \
-        --run "defocus + selfie=runs/def-selfie:4123" --run "defocus, photo only=runs/def-none:4080" \
+        --run "defocus + selfie=runs/def-selfie:4123" \
+        --run "defocus, photo only=runs/def-none:4080" \
         --paper docs/results.md --out docs/results/defocus128 \
         [--docs docs/results.md --docs-block defocus-progress]
 
@@ -119,7 +120,7 @@ def main() -> None:
         for label, points in paper_series(args.paper).items():
             if "overlay" not in label:
                 curves[label] = {s * PAPER_CPU_SECONDS_PER_STEP / 60: v for s, v in points.items()}
-    references = dict((r.split("=")[0], float(r.split("=")[1])) for r in args.reference)
+    references = {r.split("=")[0]: float(r.split("=")[1]) for r in args.reference}
     args.out.mkdir(parents=True, exist_ok=True)
     plot(curves, references, args.out / "defocus_progress")
     (args.out / "defocus_progress.json").write_text(json.dumps(measured, indent=2) + "\n")

@@ -100,7 +100,7 @@ def test_full_size_renders_are_refused_over_the_budget_before_work(
     tight = Studio(StudioConfig(model=tiny_generator, preview_size=128, max_memory=16 * 2**20))
     with TestClient(create_app(tight), base_url="http://127.0.0.1") as client:
         photo = upload(client, ballpark_photo.read_bytes(), "ballpark.jpg")
-        for method in ("lens", "generator"):
+        for method in ("lens", "GAN"):
             response = client.post(f"/api/photos/{photo['id']}/render",
                                    json={"method": method, "format": "png"})  # fmt: skip
             assert response.status_code == 400, response.text
@@ -133,7 +133,7 @@ def test_a_generator_render_tiles_within_the_budget(
     with TestClient(create_app(gan), base_url="http://127.0.0.1") as client:
         photo = upload(client, ballpark_photo.read_bytes(), "ballpark.jpg")
         response = client.post(f"/api/photos/{photo['id']}/render",
-                               json={"method": "generator", "format": "png"})  # fmt: skip
+                               json={"method": "GAN", "format": "png"})  # fmt: skip
         job = _wait(client, response.json())
         assert job["state"] == "done", job
         data = client.get(f"/api/jobs/{job['id']}/file").content

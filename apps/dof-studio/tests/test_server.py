@@ -73,7 +73,7 @@ def test_upload_reports_the_photo_and_its_people(ballpark: dict, ballpark_photo:
         width / height, rel=0.01
     )
     assert ballpark["people"] >= 2
-    assert ballpark["methods"] == ["lens", "box", "gaussian"]
+    assert ballpark["methods"] == ["lens", "box", "gaussian", "GAN"]
     assert ballpark["radius"]["lens"]["default"] == pytest.approx(0.02 * max(width, height))
     assert ballpark["radius"]["box"]["default"] == 2
 
@@ -150,7 +150,7 @@ def test_preview_follows_the_controls(client: TestClient, ballpark: dict) -> Non
     ("params", "message"),
     [
         ({"method": "bokeh"}, "unknown method 'bokeh'; valid: lens, box, gaussian"),
-        ({"method": "generator"}, "start the studio with --model"),
+        ({"method": "generator"}, "valid: lens, box, gaussian, GAN"),
         ({"radius": 10_000}, "radius must be between 0 and"),
         ({"highlights": -1}, "highlights must be between 0 and 16"),
         ({"people": "99"}, "no person 99 in this photo"),
@@ -263,16 +263,18 @@ def test_old_photos_are_dropped_with_a_clear_message(ballpark_photo: Path, uploa
 def test_an_exported_generator_is_a_method(
     tiny_generator: Path, ballpark_photo: Path, upload, core
 ):
-    """--model adds `generator`: G's output with the chosen people put back exactly."""
+    """--model puts a painting generator behind `GAN`: G's output with the chosen people put
+    back exactly."""
     gan = Studio(StudioConfig(model=tiny_generator, preview_size=160))
     with TestClient(create_app(gan), base_url="http://127.0.0.1") as client:
         assert client.get("/api/config").json()["generator"] == "G.safetensors"
         photo = upload(client, ballpark_photo.read_bytes(), "ballpark.jpg")
-        assert photo["methods"][-1] == "generator"
+        assert photo["methods"][-1] == "GAN"
+        assert photo["radius"]["GAN"] == {"default": 0.0, "max": 0.0}  # no aperture to set
         preview = jpeg(client.get(f"/api/photos/{photo['id']}/preview",
-                                  params={"method": "generator"}))  # fmt: skip
+                                  params={"method": "GAN"}))  # fmt: skip
         assert preview.shape == (photo["preview_height"], photo["preview_width"], 3)
-        _, data = render(client, photo, method="generator", people="1")
+        _, data = render(client, photo, method="GAN", people="1")
         opened = gan.get(photo["id"])
     got = dof_io.decode_rgb(data, "g.png").astype(int)
     rgb = dof_io.read_rgb(ballpark_photo).astype(int)
@@ -346,3 +348,34 @@ def test_other_segmenters_give_the_command_lines_mask(ballpark_photo, upload, se
     with torch.inference_mode():
         expected = dof_seg.get_segmenter(segmenter, **options)(image).clamp(0, 1)
     torch.testing.assert_close(opened.mask, expected)
+
+
+def test_the_bundled_gan_scales_its_map_and_keeps_the_clicked_person_in_focus(
+    client: TestClient, ballpark: dict, studio: Studio, core
+) -> None:
+    """The default GAN is dof-gan's defocus model: its slider is the aperture (0 = the photo),
+    a chosen person is forced into focus (their pixels are the photo's) and the others are not."""
+    photo, info = studio.get(ballpark["id"]), ballpark
+    assert info["methods"][-1] == "GAN"
+    default, top = info["radius"]["GAN"]["default"], info["radius"]["GAN"]["max"]
+    assert 0 < default < top
+    closed = jpeg(client.get(f"/api/photos/{info['id']}/preview",
+                             params={"method": "GAN", "radius": 0}))  # fmt: skip
+    original = jpeg(client.get(f"/api/photos/{info['id']}/original"))
+    assert np.abs(closed.astype(int) - original).mean() < 1.5  # JPEG rounding only
+    wide = jpeg(client.get(f"/api/photos/{info['id']}/preview",
+                           params={"method": "GAN", "radius": top}))  # fmt: skip
+    narrow = jpeg(client.get(f"/api/photos/{info['id']}/preview",
+                             params={"method": "GAN", "radius": default / 2}))  # fmt: skip
+    assert np.abs(wide.astype(int) - original).mean() > np.abs(narrow.astype(int) - original).mean()
+    _, data = render(client, info, method="GAN", people="1")
+    got = dof_io.decode_rgb(data, "g.png").astype(int)
+    full = photo.rgb.astype(int)
+    labels = torch.nn.functional.interpolate(photo.labels.float(), size=full.shape[:2]).long()
+    first = (photo.mask[0, 0].numpy() >= 0.999) & (labels[0, 0].numpy() == 1)
+    assert first.sum() > 100
+    assert np.abs(got - full)[first].max() == 0  # forced into focus: the photo's own pixels
+    if photo.people > 1:  # the people not chosen are forced out of focus
+        others = (photo.mask[0, 0].numpy() >= 0.999) & (labels[0, 0].numpy() > 1)
+        assert np.abs(got - full)[others].mean() > 2
+    assert np.abs(got - full)[~core(photo.mask[0, 0].numpy() > 0.01, 0)].mean() > 3

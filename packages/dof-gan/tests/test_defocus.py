@@ -14,7 +14,7 @@ import dof_gan
 import dof_io
 import dof_smooth
 from dof_gan import GeneratorConfig, TrainConfig, train
-from dof_gan.defocus import DefocusGenerator, upsample_fraction
+from dof_gan.defocus import upsample_fraction
 from dof_gan.errors import ConfigError
 from dof_gan.networks import build_generator
 
@@ -82,7 +82,6 @@ def test_full_size_render_scales_the_radius_and_keeps_a_forced_focus() -> None:
     top = float(G.aperture()) * scale
     assert float(radius.max()) == pytest.approx(top, rel=0.01)
     assert torch.equal(out[..., 30:60, 40:80], photo[..., 30:60, 40:80])
-    half, _ = dof_gan.translate_with_map(G, photo, aperture=0.5)
     _, half_map = dof_gan.translate_with_map(G, photo, aperture=0.5)
     assert float(half_map.max()) == pytest.approx(top / 2, rel=0.01)
     assert torch.equal(dof_gan.translate(G, photo, aperture=0.0), photo)
@@ -112,7 +111,9 @@ def test_guided_upsampling_follows_the_photo_edges() -> None:
     assert (guided - truth)[band].abs().mean() < 0.75 * (plain - truth)[band].abs().mean()
 
 
-def test_one_sided_needs_the_defocus_generator(make_config: Callable[..., TrainConfig], tiny_data: Path) -> None:
+def test_one_sided_needs_the_defocus_generator(
+    make_config: Callable[..., TrainConfig], tiny_data: Path
+) -> None:
     with pytest.raises(ConfigError, match="--one-sided"):
         make_config(tiny_data, one_sided=True)
     config = make_config(tiny_data, one_sided=True, generator="defocus")

@@ -65,25 +65,38 @@ def test_shard_plan_cuts_global_batches_and_pads_the_last() -> None:
     assert set(everything) == set(plan) and len(everything) == 6
 
 
+DEFOCUS = {"generator": "defocus", "one_sided": True, "map_width": 4, "map_depth": 3,
+           "max_radius": 4.0}  # fmt: skip
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("options", "networks"),
+    [({}, {"G", "F", "D_A", "D_B"}), (DEFOCUS, {"G", "D_B"})],
+    ids=["cyclegan", "defocus-one-sided"],
+)
 def test_two_processes_average_to_the_gradients_of_one_batch_of_two(
-    tmp_path: Path, tiny_data: Path, make_config: Callable[..., TrainConfig]
+    tmp_path: Path,
+    tiny_data: Path,
+    make_config: Callable[..., TrainConfig],
+    options: dict[str, object],
+    networks: set[str],
 ) -> None:
     """DDP with batch 1 on each of 2 ranks = one process with batch 2 on the same two items."""
-    config = make_config(tiny_data)
+    config = make_config(tiny_data, **options)
     (tmp_path / "config.json").write_text(config_to_json(config))
     (tmp_path / "grads.py").write_text(GRADIENTS)
     script = [str(tmp_path / "grads.py"), str(tmp_path / "config.json"), str(tmp_path / "g.pt")]
     subprocess.run(_torchrun(*script), env=_env(), check=True, timeout=300)
     ranks = torch.load(tmp_path / "g.pt", weights_only=True)
-    single = Trainer(make_config(tiny_data, batch_size=2))
+    single = Trainer(make_config(tiny_data, batch_size=2, **options))
     item = next(iter(single.loader()))
     assert item["A"].shape[0] == 2
     single.train_step(single.to_batch(item))
     expected = {f"{name}.{key}": p.grad for name, net in single._networks().items()
                 for key, p in net.named_parameters()}  # fmt: skip
     assert ranks.keys() == expected.keys()
-    assert {name.split(".")[0] for name in ranks} == {"G", "F", "D_A", "D_B"}
+    assert {name.split(".")[0] for name in ranks} == networks
     for name, grad in expected.items():  # (biases before instance norm get ~0: rounding only)
         torch.testing.assert_close(ranks[name], grad, rtol=1e-4, atol=1e-5, msg=name)
     assert max(float(g.abs().max()) for g in expected.values()) > 1  # far above the atol

@@ -113,7 +113,9 @@ def test_terms_and_mask_loss_on_raw_outputs(
     model, loss, config = model_and_loss
     batch = _batch()
     total, terms, out = generator_step(model, loss, batch, overlay=True)
-    assert set(LOSS_NAMES) - {"D_A", "D_B"} <= set(terms)
+    # every logged generator term but those of a defocus map (this G paints)
+    assert set(LOSS_NAMES) - {"D_A", "D_B", "focus", "aperture"} <= set(terms)
+    assert "focus" not in terms and "aperture" not in terms
     assert all(bool(torch.isfinite(value)) for value in terms.values())
     assert batch.mask_A is not None
     expected, _ = mask_loss(out.fake_B_raw, batch.real_A, batch.mask_A)

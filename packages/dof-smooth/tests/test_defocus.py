@@ -53,7 +53,7 @@ def test_gradcheck_in_the_map(path: str) -> None:
     g = torch.Generator().manual_seed(1)
     x = torch.rand(1, 3, 12, 12, generator=g, dtype=torch.float64)
     # radii away from the levels (the tents' corners) so finite differences stay on one side
-    r = (torch.rand(1, 1, 12, 12, generator=g, dtype=torch.float64) * 0.8 + 0.1)
+    r = torch.rand(1, 1, 12, 12, generator=g, dtype=torch.float64) * 0.8 + 0.1
     r = (r + torch.randint(0, 3, (1, 1, 12, 12), generator=g)).requires_grad_()
     assert torch.autograd.gradcheck(
         lambda radius: defocus_blur(x, radius, max_radius=3.0, path=path), (r,)

@@ -213,7 +213,6 @@ def paired_bench(
 
     With --paired an existing benchmark is scored; --generator adds trained GANs as rows."""
     import dof_eval
-    import dof_gan
     import dof_seg
     import dof_smooth
 

@@ -44,12 +44,16 @@ from dof_cli.errors import UserErrors
     "--generator",
     help="resnet (the paper's, default) or defocus (a map network + dof-smooth's lens).",
 )
-@click.option("--prior", help="defocus: segmenter whose person mask the map network reads (selfie).")
+@click.option(
+    "--prior", help="defocus: segmenter whose person mask the map network reads (selfie)."
+)
 @click.option("--max-radius", type=float, help="defocus: largest blur radius, px (default 12).")
 @click.option("--map-width", type=int, help="defocus: map network filters (default 16).")
 @click.option("--map-depth", type=int, help="defocus: map network levels (default 4).")
-@click.option("--one-sided/--two-sided", default=None, help="defocus: G and D_B alone (no F, cycle).")
-@click.option("--lambda-focus", type=float, help="defocus: weight of the map's focus term (1).")
+@click.option(
+    "--one-sided/--two-sided", default=None, help="defocus: G and D_B alone (no F, cycle)."
+)
+@click.option("--lambda-focus", type=float, help="defocus: weight of the map's focus term (5).")
 @click.option("--d-augment", help="D_B's augmentation: translation, cutout, or both with a comma.")
 @click.option("--gan-mode", help="lsgan (least squares, default) or vanilla (cross-entropy).")
 @click.option("--vgg-weights", help="imagenet (default), none (tests only) or a .pth path.")

@@ -22,8 +22,8 @@ import click
 @click.option(
     "--model",
     type=click.Path(exists=True, path_type=Path),
-    help="A generator to offer as a method: exported .safetensors (with its .json, from "
-    "`dof export`), a run folder or a checkpoint .pt.",
+    help="The generator of the GAN method (default: dof-gan's bundled defocus model): "
+    "exported .safetensors (with its .json, from `dof export`), a run folder or a checkpoint .pt.",
 )
 @click.option(
     "--segmenter", default="selfie", show_default=True,

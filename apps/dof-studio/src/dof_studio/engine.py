@@ -36,8 +36,10 @@ from dof_io.tensors import image_to_tensor, tensor_to_image
 from dof_studio.errors import BusyError, NotOpenError, StudioError
 from dof_studio.jobs import Progress
 
-#: the method name of an exported generator passed with --model
-GENERATOR = "generator"
+#: the method name of the generator (dof-gan's bundled defocus model, or --model)
+GENERATOR = "GAN"
+#: the GAN's aperture slider reaches this multiple of the learned aperture
+APERTURE_MAX_FACTOR = 3.0
 #: download formats: name -> (suffix, media type)
 FORMATS = {"png": (".png", "image/png"), "jpg": (".jpg", "image/jpeg")}
 #: the largest radius a slider offers: lens as a fraction of the longer side, box/Gaussian in px
@@ -78,7 +80,8 @@ class StudioConfig:
         segmenter: dof-seg backend for the person mask (``selfie`` is built in and offline).
         refine: mask refinement at the photo's size, as ``dof seg --refine`` (``none``,
             ``guided``, ``matting``); None = the segmenter's default.
-        model: an exported generator (or run folder / checkpoint): adds the ``generator`` method.
+        model: an exported generator (or run folder / checkpoint) for the ``GAN`` method;
+            None = the defocus generator dof-gan ships (``dof_gan.bundled_generator``).
         device: torch device for the segmenter, the blurs and the generator.
         preview_size: longer side of the preview, pixels.
         max_upload_bytes: uploads larger than this are refused before they are decoded.
@@ -118,9 +121,10 @@ class RenderSettings:
     """What the page's controls set.
 
     Attributes:
-        method: ``lens``, ``gaussian``, ``box`` or ``generator``.
+        method: ``lens``, ``gaussian``, ``box`` or ``GAN``.
         radius: in pixels of the full-size photo, as ``dof smooth --radius``; None = the
-            method's default (2, 4, or 2% of the longer side for lens).
+            method's default (2, 4, or 2% of the longer side for lens; for a GAN with a
+            defocus map, its learned aperture: the slider scales the map).
         highlights: highlight boost gain (0 = off), as ``dof smooth --highlights``.
         people: labels of the people who stay sharp; None = everyone the segmenter found.
     """
@@ -194,13 +198,16 @@ class Studio:
         self.segmenter = segmenter or dof_seg.get_segmenter(
             config.segmenter, device=config.device, **refine
         )
-        self.generator: torch.nn.Module | None = None
-        self.generator_name: str | None = None
-        if config.model is not None:
-            from dof_gan import load_generator
+        from dof_gan import bundled_generator, load_generator_with_info
 
-            self.generator = load_generator(config.model, device=config.device)
-            self.generator_name = config.model.name
+        model = config.model or bundled_generator()
+        self.generator, self.generator_info = load_generator_with_info(model, device=config.device)
+        self.generator_name = model.name
+        self.prior: dof_seg.Segmenter | None = None  # the segmenter the generator reads
+        if self.generator_info.prior:
+            same = self.generator_info.prior == config.segmenter and config.refine is None
+            self.prior = self.segmenter if same else dof_seg.get_segmenter(
+                self.generator_info.prior, device=config.device)  # fmt: skip
         self._photos: OrderedDict[str, Photo] = OrderedDict()
         self._seconds_per_pixel: dict[str, float] = {}  # of the last preview, per method
         self._lock = threading.Lock()
@@ -208,9 +215,8 @@ class Studio:
 
     @property
     def methods(self) -> list[str]:
-        """The render methods, lens first; ``generator`` when a model was given."""
-        names = ["lens", *(m for m in dof_smooth.METHODS if m != "lens")]
-        return names + ([GENERATOR] if self.generator is not None else [])
+        """The render methods: lens first, the GAN last."""
+        return ["lens", *(m for m in dof_smooth.METHODS if m != "lens"), GENERATOR]
 
     # -- photos -----------------------------------------------------------------------------
 
@@ -320,7 +326,12 @@ class Studio:
     def radius_range(self, photo: Photo, method: str) -> tuple[float, float]:
         """(default, largest) radius of ``method`` for this photo, in full-size pixels."""
         height, width = photo.size
-        default = dof_smooth.default_radius(method, height, width) if method != GENERATOR else 0
+        if method == GENERATOR:  # the learned aperture at this size; 0 for a painting generator
+            if not self.generator_info.has_map:
+                return 0.0, 0.0
+            aperture = self.generator.aperture_at(height, width)
+            return aperture, math.ceil(APERTURE_MAX_FACTOR * aperture)
+        default = dof_smooth.default_radius(method, height, width)
         if method == "lens":
             return default, max(default, math.ceil(LENS_MAX_FRACTION * max(height, width)))
         return default, KERNEL_MAX_RADIUS
@@ -335,10 +346,8 @@ class Studio:
         or dof_gan.MemoryBudgetError say "too large for the memory budget".
         """
         if settings.method not in self.methods:
-            hint = " (start the studio with --model to use a generator)"
-            extra = hint if settings.method == GENERATOR else ""
             raise StudioError(
-                f"unknown method {settings.method!r}; valid: {', '.join(self.methods)}{extra}"
+                f"unknown method {settings.method!r}; valid: {', '.join(self.methods)}"
             )
         if settings.radius is not None:
             _, largest = self.radius_range(photo, settings.method)
@@ -369,7 +378,6 @@ class Studio:
         if method == GENERATOR:
             from dof_gan import check_translate_memory
 
-            assert self.generator is not None
             check_translate_memory(self.generator, height, width, rest)
         else:
             dof_smooth.check_blur_memory(method, height, width, rest)
@@ -398,16 +406,35 @@ class Studio:
             budget = self.config.max_memory - RENDER_BYTES_PER_PIXEL * photo.size[0] * photo.size[1]
         with torch.inference_mode():
             if s.method == GENERATOR:
-                from dof_gan import translate
-
-                assert self.generator is not None
-                return translate(self.generator, image.to(device), mask=subject, overlay=True,
-                                 max_memory=budget)  # fmt: skip
+                return self._generate(photo, image.to(device), subject.to(device), s, budget)
             radius = s.radius if s.radius is not None else self.radius_range(photo, s.method)[0]
             return dof_smooth.portrait_blur(
                 image.to(device), subject.to(device), s.method, radius * scale,
                 highlights=s.highlights, max_memory=budget,
             )  # fmt: skip
+
+    def _generate(
+        self, photo: Photo, image: Tensor, subject: Tensor, s: RenderSettings, budget: int | None
+    ) -> Tensor:
+        """The GAN. A defocus generator draws its own map, scaled by the slider (the radius
+        over its learned aperture), with the chosen people forced into focus and the others
+        forced out of it; a painting generator gets the chosen people pasted back (eq. 13)."""
+        from dof_gan import translate
+
+        if not self.generator_info.has_map:
+            return translate(self.generator, image, mask=subject, overlay=True, max_memory=budget)
+        prior = None
+        if self.prior is not None:  # the segmenter's mask, as the generator was trained with it
+            whole = photo.mask if self.prior is self.segmenter else self.prior(image)
+            prior = F.interpolate(whole.to(image.device), size=image.shape[-2:], mode="bilinear")
+        default, _ = self.radius_range(photo, GENERATOR)
+        scale = 1.0 if s.radius is None or default == 0 else s.radius / default
+        chosen = s.people is not None
+        everyone = photo.mask if image.shape[-2:] == photo.mask.shape[-2:] else photo.preview_mask
+        others = (everyone.to(image.device) - subject).clamp(0, 1) if chosen else None
+        return translate(self.generator, image, prior=prior, max_memory=budget, aperture=scale,
+                         focus=subject if chosen else None, blur=others,
+                         highlights=s.highlights)  # fmt: skip
 
     def preview(self, photo: Photo, settings: RenderSettings) -> bytes:
         """The render of the preview copy, as JPEG bytes."""

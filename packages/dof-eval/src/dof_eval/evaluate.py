@@ -164,14 +164,16 @@ def score_realism(
     device: str | torch.device = "cpu",
     kid_subsets: int = 50,
 ) -> dict[str, dict[str, float]]:
-    """FID and KID of every column (and of the inputs) against real domain-B photos.
+    """FID and KID of every column but the pictures (and of the inputs) against real domain-B
+    photos.
 
     Raises:
         NotEnoughSamplesError: with fewer than 2 photos on either side.
     """
     real = extract_features(real_images, extractor, device=device)
     out: dict[str, dict[str, float]] = {}
-    for label, folder in {"input": "input", **renders.columns}.items():
+    scored = {c: f for c, f in renders.columns.items() if c not in renders.pictures}
+    for label, folder in {"input": "input", **scored}.items():
         fake = extract_features(
             [renders.path(folder, n) for n in renders.names], extractor, device=device
         )

@@ -136,7 +136,8 @@ def run_paired(
 
     Returns:
         One row per (method, mask): ``{"method", "masks", "n", psnr, ssim, psnr_band,
-        ssim_band}``, means over items.
+        ssim_band, ...}``, means over items, and ``"items"``: each item's id and scores (for
+        the per-item comparisons of docs/results.md; ``paired.json`` keeps them).
     """
     scores: dict[tuple[str, str], list[dict[str, float]]] = {}
     first = next(iter(masks), "")
@@ -150,7 +151,7 @@ def run_paired(
                         continue
                     output = method(image, mask).float().clamp(0, 1)
                     scores.setdefault((label, mask_label), []).append(
-                        score_pair(output, truth, true_mask, band=band)
+                        {"id": item, **score_pair(output, truth, true_mask, band=band)}
                     )
     return [
         {
@@ -158,6 +159,7 @@ def run_paired(
             "masks": k,
             "n": len(rows),
             **{s: float(np.mean([r[s] for r in rows])) for s in SCORES},
+            "items": rows,
         }
         for (m, k), rows in scores.items()
     ]
@@ -201,11 +203,16 @@ def write_paired_results(
     (:func:`dof_eval.write_block`). Returns the Markdown table."""
     out_dir = Path(out_dir)
     meta["versions"] = {name: version(name) for name in ("torch", "numpy", "pillow", "scipy")}
-    strict = [{k: _strict(v) for k, v in row.items()} for row in rows]
+    strict = [
+        {k: [{i: _strict(x) for i, x in item.items()} for item in v] if k == "items" else _strict(v)
+         for k, v in row.items()}
+        for row in rows
+    ]  # fmt: skip
     results = json.dumps({**meta, "rows": strict}, indent=2)
     atomic_write_text(out_dir / "paired.json", results + "\n")
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, ["method", "masks", "n", *SCORES], lineterminator="\n")
+    writer = csv.DictWriter(buffer, ["method", "masks", "n", *SCORES], lineterminator="\n",
+                            extrasaction="ignore")  # the items stay in paired.json  # fmt: skip
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(out_dir / "paired.csv", buffer.getvalue())

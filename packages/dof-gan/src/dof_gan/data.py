@@ -95,8 +95,9 @@ def scan_priors(root: str | Path, domain: Domain, segmenter: str) -> Path:
                            f"which does not exist; {make}")  # fmt: skip
     missing = [p.name for p in domain.images if not (folder / f"{p.stem}.png").is_file()]
     if missing:
+        first = ", ".join(missing[:3])
         raise DatasetError(f"{folder} has no mask for {len(missing)} of the "
-                           f"{len(domain.images)} images (first: {', '.join(missing[:3])}); {make}")  # fmt: skip
+                           f"{len(domain.images)} images (first: {first}); {make}")  # fmt: skip
     return folder
 
 

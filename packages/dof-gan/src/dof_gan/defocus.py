@@ -134,7 +134,9 @@ class DefocusGenerator(nn.Module):
         self.uses_prior = bool(config.prior)
         self.net = MapNet(3 + self.uses_prior, config.width, config.depth)
         start = INITIAL_APERTURE
-        self.aperture_logit = nn.Parameter(torch.tensor(math.log(start / (1 - start)) / APERTURE_RATE))
+        self.aperture_logit = nn.Parameter(
+            torch.tensor(math.log(start / (1 - start)) / APERTURE_RATE)
+        )
 
     @property
     def multiple(self) -> int:
@@ -208,6 +210,7 @@ class DefocusGenerator(nn.Module):
         max_memory: int | None = None,
         aperture: float = 1.0,
         focus: Tensor | None = None,
+        blur: Tensor | None = None,
         levels: int = FULL_SIZE_LEVELS,
         upsample: str = "guided",
         work_size: int | None = None,
@@ -222,6 +225,8 @@ class DefocusGenerator(nn.Module):
                 it needs more (``None``: at once).
             aperture: scales the learned aperture (the studio's slider; 0 = the photo itself).
             focus: (B, 1, H, W) in [0, 1], forced into focus where 1 (a clicked person).
+            blur: (B, 1, H, W) in [0, 1], forced to the full aperture where 1 (the people not
+                chosen); ``focus`` wins where both are set.
             levels: radius levels of the full-size drawing, 0 to the largest radius (each
                 level costs one blur of the photo).
             upsample: ``guided`` (edge-aware, the photo as the guide) or ``bilinear``.
@@ -244,14 +249,15 @@ class DefocusGenerator(nn.Module):
             prior_small = F.interpolate(prior, size=small, mode="area") if scale > 1 else prior
         fraction = self.fraction(x_small * 2 - 1, prior_small)
         full = upsample_fraction(fraction, x, mode=upsample)
-        radius = self.aperture().float() * (aperture * max(scale, 1.0)) * full
+        top = self.aperture().float() * (aperture * max(scale, 1.0))
+        radius = top * full
+        if blur is not None:
+            radius = torch.maximum(radius, top * blur.float())
         if focus is not None:
             radius = radius * (1 - focus.float())
         out = draw_in_bands(x, radius, levels=levels, highlights=highlights,
                             max_memory=max_memory)  # fmt: skip
         return out, radius
-
-
 
 
 def full_size_bytes(height: int, width: int, radius: float) -> int:
@@ -271,7 +277,7 @@ def upsample_fraction(fraction: Tensor, guide: Tensor, *, mode: str = "guided") 
     """
     H, W = guide.shape[-2:]
     up = F.interpolate(fraction, size=(H, W), mode="bilinear", align_corners=False)
-    if mode == "bilinear" or (H, W) == tuple(fraction.shape[-2:]):
+    if mode == "bilinear" or tuple(fraction.shape[-2:]) == (H, W):
         return up
     if mode != "guided":
         raise ValueError(f"upsample must be one of {', '.join(UPSAMPLINGS)}; got {mode!r}")

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
@@ -72,6 +71,17 @@ class GeneratorInfo:
         return self.overlay_at_test or (preset is not None and preset.mask_overlay)
 
 
+#: the defocus generator dof-gan ships (docs/results.md says how it was trained and scores)
+BUNDLED = "defocus-selfie.safetensors"
+
+
+def bundled_generator() -> Path:
+    """The exported defocus generator that ships with dof-gan (with its ``.json``): the map
+    network reads the built-in ``selfie`` segmenter's mask; ``dof demo`` and ``dof studio``
+    use it."""
+    return Path(__file__).parent / "weights" / BUNDLED
+
+
 def sidecar_path(weights: str | Path) -> Path:
     """``G.safetensors`` -> ``G.json``."""
     return Path(weights).with_suffix(".json")
@@ -107,10 +117,17 @@ def load_generator_with_info(
         weights, meta = _read_exported(path, direction)
     else:
         state = load_checkpoint(path)
-        weights = state["networks"][DIRECTIONS[direction]]
+        name = DIRECTIONS[direction]
+        if name not in state["networks"]:
+            raise CheckpointError(path, f"has no {direction} generator ({name}): the run is "
+                                  "one-sided (G and D_B alone)")  # fmt: skip
+        weights = state["networks"][name]
         config = state["config"]
+        generator = config["generator"]
+        if name == "F":  # F is always the paper's ResNet, reading no prior (steps.CycleGAN)
+            generator = {**generator, "kind": "resnet", "prior": ""}
         meta = {
-            "generator": config["generator"],
+            "generator": generator,
             "preset": config.get("preset"),
             "overlay_at_test": config.get("overlay_at_test", False),
             "step": state.get("step"),
@@ -301,8 +318,11 @@ def check_prior(generator: nn.Module, prior: Prior | None) -> None:
     wanted = getattr(generator, "config", None)
     name = getattr(wanted, "prior", "")
     if name and prior is None:
-        raise ConfigError("--prior", f"this generator reads the {name!r} segmenter's person mask: "
-                          f"load it (dof_seg.get_segmenter({name!r})) and pass it as prior")  # fmt: skip
+        raise ConfigError(
+            "--prior",
+            f"this generator reads the {name!r} segmenter's person mask: load it "
+            f"(dof_seg.get_segmenter({name!r})) and pass it as prior",
+        )
 
 
 def apply_to_photo(
@@ -399,7 +419,9 @@ def apply_files(
                                 both=both, max_memory=max_memory, prior=prior,
                                 save_map=save_map, **render)  # fmt: skip
         for key, image in images.items():
-            target = planned.targets[key if both or key == "map" else ""] if keyed else planned.target
+            target = (
+                planned.targets[key if both or key == "map" else ""] if keyed else planned.target
+            )
             if key == "map":
                 dof_io.write_radius_map(target, image)
             else:
@@ -414,7 +436,11 @@ Renderer = Callable[[Tensor, Tensor], Tensor]
 
 
 def as_renderers(
-    generator: nn.Module, label: str, *, overlay: bool, prior: Prior | None = None,
+    generator: nn.Module,
+    label: str,
+    *,
+    overlay: bool,
+    prior: Prior | None = None,
     **render: Any,
 ) -> dict[str, Renderer]:
     """A generator as image functions for benchmarks and galleries (``dof_eval``).

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dof_gan.augment import augment
 from dof_gan.config import GAN_MODES, LossConfig
 from dof_gan.errors import ConfigError, ShapeError
 from dof_io.check import check_mask, check_same_shape, check_shape
@@ -176,11 +177,19 @@ class CycleGANLoss(nn.Module):
     A one-sided model has no ``F_gan``, cycle or ``idt_F`` terms.
     """
 
-    def __init__(self, config: LossConfig, vgg: nn.Module | None = None) -> None:
+    def __init__(
+        self, config: LossConfig, vgg: nn.Module | None = None, *, augment_seed: int = 0
+    ) -> None:
         super().__init__()
         self.config = config
         self.gan = GANLoss(config.gan_mode)
         self.mask_term = MaskLoss(vgg)
+        #: what D_B's augmentation draws from (its state goes into the checkpoint)
+        self.augment_generator = torch.Generator().manual_seed(augment_seed)
+
+    def view(self, images: Tensor) -> Tensor:
+        """What D_B sees of real or fake images: ``config.d_augment`` (see dof_gan.augment)."""
+        return augment(images, self.config.d_augment, self.augment_generator)
 
     def adversarial(self, prediction: Tensor, target_is_real: bool) -> Tensor:
         return self.gan(prediction, target_is_real)  # type: ignore[no-any-return]

@@ -164,7 +164,11 @@ class ResnetGenerator(nn.Module):
         plan_tile(self, height + -height % 4, width + -width % 4, max_memory)
 
     def translate_photo(
-        self, image: Tensor, *, prior: Tensor | None = None, max_memory: int | None = None,
+        self,
+        image: Tensor,
+        *,
+        prior: Tensor | None = None,
+        max_memory: int | None = None,
         **render: object,
     ) -> tuple[Tensor, None]:
         """A whole photo, (B, 3, H, W) in [0, 1] -> ([0, 1] float32, no defocus map): see

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from dof_gan.augment import parse_policy
 from dof_gan.config import (
     CONFIG_VERSION,
     GAN_MODES,
@@ -26,7 +27,6 @@ from dof_gan.config import (
     TrainConfig,
     mask_weights,
 )
-from dof_gan.augment import parse_policy
 from dof_gan.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -244,7 +244,9 @@ def validate_config(config: TrainConfig) -> None:
     _check_int("generator.depth", config.generator.depth, 2)
     _check_float("generator.max_radius", config.generator.max_radius, positive=True)
     if not isinstance(config.generator.prior, str):
-        raise ConfigError("--prior", f"must be a segmenter name or empty; got {config.generator.prior!r}")
+        raise ConfigError(
+            "--prior", f"must be a segmenter name or empty; got {config.generator.prior!r}"
+        )
     if config.generator.prior and config.generator.kind != "defocus":
         raise ConfigError("--prior", "only the defocus generator reads a segmenter's mask")
     if config.one_sided and config.generator.kind != "defocus":

@@ -13,7 +13,8 @@ import numpy as np
 
 #: stream name -> spawn key. G: A -> B and F: B -> A initial weights; D_A, D_B likewise;
 #: pool_A/pool_B: which stored fake each image pool returns; planner: the epochs' pairing,
-#: crops and flips; vgg: random VGG weights for tests (``--vgg-weights none``).
+#: crops and flips; vgg: random VGG weights for tests (``--vgg-weights none``); augment: what
+#: D_B's augmentation draws (``--d-augment``).
 STREAMS: dict[str, int] = {
     "G": 1,
     "F": 2,
@@ -23,6 +24,7 @@ STREAMS: dict[str, int] = {
     "pool_B": 6,
     "planner": 7,
     "vgg": 8,
+    "augment": 9,
 }
 
 

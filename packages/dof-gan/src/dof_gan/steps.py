@@ -6,16 +6,14 @@ the image pools, logging and checkpoints around these two functions.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import dataclasses
 
 import torch
 from torch import Tensor, nn
 
 from dof_gan.config import TrainConfig
-from dof_gan.augment import augment
 from dof_gan.defocus import MapOutput
 from dof_gan.losses import CycleGANLoss, cycle_loss, focus_loss, identity_loss, mask_overlay
 from dof_gan.networks import build_discriminator, build_generator
@@ -131,7 +129,7 @@ def generator_step(
     rec_A = put_back(F(fake_B), real_A, mask_A)  # the overlay also covers reconstructions
     rec_B = put_back(G(fake_A, prior_B), real_B, mask_B)
     terms = {
-        "G_gan": loss.adversarial(model.D_B(augment(fake_B, loss.config.d_augment)), True),
+        "G_gan": loss.adversarial(model.D_B(loss.view(fake_B)), True),
         "F_gan": loss.adversarial(model.D_A(fake_A), True),
         "cycle_A": cycle_loss(rec_A, real_A),  # eq. 1
         "cycle_B": cycle_loss(rec_B, real_B),
@@ -166,8 +164,10 @@ def one_sided_generator_step(
     if overlay and mask_A is None:
         raise ValueError("the mask overlay needs masks")
     fake_B_raw, map_A = G(real_A, batch.prior_A, with_map=True)
-    fake_B = fake_B_raw if not overlay or mask_A is None else mask_overlay(fake_B_raw, real_A, mask_A)
-    terms = {"G_gan": loss.adversarial(model.D_B(augment(fake_B, loss.config.d_augment)), True)}
+    fake_B = (
+        fake_B_raw if not overlay or mask_A is None else mask_overlay(fake_B_raw, real_A, mask_A)
+    )
+    terms = {"G_gan": loss.adversarial(model.D_B(loss.view(fake_B)), True)}
     idt_G = None
     if loss.config.lambda_idt > 0:
         idt_G = G(real_B, batch.prior_B)
@@ -206,13 +206,10 @@ def discriminator_step(
 
     ``fake_A``/``fake_B`` come from the image pools; they are detached here. Backpropagate
     ``D_A + D_B`` (one-sided: ``D_B`` alone; ``fake_A`` is then ``None``). D_B sees real and
-    fake through the same augmentation (``loss.config.d_augment``).
+    fake through the same augmentation (``loss.view``).
     """
-    policy = loss.config.d_augment
-    terms = {
-        "D_B": loss.discriminator(model.D_B, augment(batch.real_B, policy),
-                                  augment(fake_B.detach(), policy)),
-    }  # fmt: skip
+    terms = {"D_B": loss.discriminator(model.D_B, loss.view(batch.real_B),
+                                       loss.view(fake_B.detach()))}  # fmt: skip
     if model.D_A is not None and fake_A is not None:
         terms["D_A"] = loss.discriminator(model.D_A, batch.real_A, fake_A)
     return terms

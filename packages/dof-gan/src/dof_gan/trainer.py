@@ -125,10 +125,13 @@ class Trainer:
         self.world = world = World() if world is None else world
         self.device = device_for(world, config.device)
         self.dataset = UnpairedDataset(config.data, prior=config.generator.prior)
-        needs_masks = config.mask_overlay or config.mask_loss_on or config.loss.lambda_focus > 0
-        if needs_masks and not self.dataset.has_masks:
+        needs = [what for what, on in ((f"preset {config.preset}", config.mask_overlay
+                                         or config.mask_loss_on),
+                                        ("the focus term (--lambda-focus)",
+                                         config.loss.lambda_focus > 0)) if on]  # fmt: skip
+        if needs and not self.dataset.has_masks:
             raise DatasetError(
-                f"preset {config.preset} needs person masks for trainA/ and trainB/ under "
+                f"{' and '.join(needs)} needs person masks for trainA/ and trainB/ under "
                 f"{config.data.root}: store them as the images' alpha channel (dof seg writes "
                 "RGBA PNGs) or as maskA/<stem>.png and maskB/<stem>.png"
             )
@@ -136,7 +139,8 @@ class Trainer:
         self.scaler = grad_scaler(self.precision, self.device)  # a no-op unless fp16
         self.model = CycleGAN(config).to(self.device)
         vgg = _mask_loss_vgg(config) if self.dataset.has_masks else None
-        self.loss = CycleGANLoss(config.loss, vgg).to(self.device)
+        augment_seed = stream_seed(config.seed, "augment") + world.rank  # each rank its own
+        self.loss = CycleGANLoss(config.loss, vgg, augment_seed=augment_seed).to(self.device)
         if config.channels_last:  # NHWC weights; to_batch gives the images the same layout
             self.model.to(memory_format=torch.channels_last)
             self.loss.to(memory_format=torch.channels_last)
@@ -178,7 +182,9 @@ class Trainer:
         """One DDP wrapper per network (the network itself with one process), each used only
         in the step that trains it: the frozen judges of the generator step run unwrapped.
         A collective under torchrun: every rank calls it."""
-        wrapped = {name: wrap(net, self.world, self.device) for name, net in self._networks().items()}
+        wrapped = {
+            name: wrap(net, self.world, self.device) for name, net in self._networks().items()
+        }
         self.generator_nets = Networks(wrapped["G"], wrapped.get("F"), self.model.D_A,
                                        self.model.D_B)  # fmt: skip
         self.discriminator_nets = Networks(self.model.G, self.model.F, wrapped.get("D_A"),
@@ -232,7 +238,11 @@ class Trainer:
             "scaler": self.scaler.state_dict(),  # empty unless fp16
             "precision": self.precision,  # what this run resolved (informative only)
             "pools": {"A": self.pool_A.state_dict(), "B": self.pool_B.state_dict()},
-            "rng": {**rng_states(), "planner_epoch_start": self.epoch_state},
+            "rng": {
+                **rng_states(),
+                "planner_epoch_start": self.epoch_state,
+                "augment": self.loss.augment_generator.get_state(),
+            },
         }
 
     def _networks(self) -> dict[str, torch.nn.Module]:
@@ -255,6 +265,8 @@ class Trainer:
             self.pool_A.load_state_dict(state["pools"]["A"], device=self.device)
             self.pool_B.load_state_dict(state["pools"]["B"], device=self.device)
         set_rng_states(state["rng"])
+        if "augment" in state["rng"] and self.world.is_main:  # rank 0's, as for the pools
+            self.loss.augment_generator.set_state(state["rng"]["augment"])
         self.epoch_state = state["rng"]["planner_epoch_start"]
         self.step, self.epoch = int(state["step"]), int(state["epoch"])
         self.position, self.elapsed = int(state["position"]), float(state["elapsed"])

@@ -320,7 +320,9 @@ def write_radius_map(path: str | Path, radius: npt.ArrayLike) -> Path:
     info.add_text(RADIUS_KEY, f"{top:.6g}")
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise MaskFormatError(f"{path.name}: a radius map is written as PNG (its text holds the scale)")
+        raise MaskFormatError(
+            f"{path.name}: a radius map is written as PNG (its text holds the scale)"
+        )
     with atomic_path(path) as tmp:
         Image.fromarray(grey, mode="L").save(tmp, format="PNG", pnginfo=info)
     return path

@@ -4,13 +4,13 @@ A defocus map gives each pixel the radius, in pixels, of its circle of confusion
 focus. :func:`defocus_blur` draws it the way :func:`~dof_smooth.depth_blur` draws depth: the
 radii are cut into levels ``0, s, 2s, ..., K·s``, each pixel belongs to the two levels around
 its radius with tent weights (linear in the radius, so a continuous radius gets a gradient;
-nothing is rounded; the nearer of the two is laid over the farther, so a pixel at 2.25 is
-0.92 of the radius-2 blur and 0.08 of the radius-3 one), every level is blurred premultiplied by its weight with a disk of its
-radius in linear light, and the levels are laid over each other from the largest radius to 0
-(:func:`~dof_smooth.depth.render_layers`). A sharper pixel is taken to be nearer the focal
-plane and so in front: a sharp subject covers the blurred background behind it and never
-bleeds into it, and the background that the subject uncovers is filled with the background's
-own normalised blur (the halo-free rule, level by level).
+nothing is rounded; the nearer of the two is laid over the farther, so a pixel at 2.25 is 0.92
+of the radius-2 blur and 0.08 of the radius-3 one), every level is blurred premultiplied by its
+weight with a disk of its radius in linear light, and the levels are laid over each other from
+the largest radius to 0 (:func:`~dof_smooth.depth.render_layers`). A sharper pixel is taken to
+be nearer the focal plane and so in front: a sharp subject covers the blurred background behind
+it and never bleeds into it, and the background that the subject uncovers is filled with the
+background's own normalised blur (the halo-free rule, level by level).
 
 The output is a convex blend of blurred copies of the input at every pixel, so it cannot hold a
 colour outside the range of those blurs; where the map is 0 it is the input, exactly.
@@ -34,7 +34,9 @@ from dof_smooth.errors import OptionError, ValueRangeError
 from dof_smooth.methods import make_blur
 
 
-def radius_levels(top: float, *, step: float | None = None, levels: int | None = None) -> list[float]:
+def radius_levels(
+    top: float, *, step: float | None = None, levels: int | None = None
+) -> list[float]:
     """The radii the map is drawn at: ``0, s, 2s, ...`` up to ``top`` (at least 0 and ``top``).
 
     Args:

@@ -29,7 +29,8 @@ function peopleParam() {
 
 function settings() {
   const method = $("method").value;
-  const radius = method === "generator" ? null : Number($("radius").value);
+  const range = state.photo ? state.photo.radius[method] : null;
+  const radius = range && range.max === 0 ? null : Number($("radius").value);
   return { method, radius, highlights: Number($("highlights").value), people: peopleParam() };
 }
 
@@ -74,15 +75,17 @@ function setupRadius() {
   const method = $("method").value;
   const slider = $("radius");
   const range = state.photo.radius[method];
-  slider.disabled = method === "generator";
+  slider.disabled = range.max === 0;  // a painting generator has no aperture
   slider.max = String(range.max);
   slider.value = String(Math.round(range.default));
   showValues();
 }
 
 function showValues() {
-  const generator = $("method").value === "generator";
-  $("radius-value").textContent = generator ? "(not used)" : `${$("radius").value} px`;
+  const method = $("method").value;
+  const fixed = state.photo && state.photo.radius[method].max === 0;
+  const what = method === "GAN" ? "aperture " : "";
+  $("radius-value").textContent = fixed ? "(not used)" : `${what}${$("radius").value} px`;
   $("highlights-value").textContent = $("highlights").value;
   const people = state.photo ? state.photo.people : 0;
   const chosen = state.people === null ? "everyone sharp" : `${state.people.size} of ${people} sharp`;
