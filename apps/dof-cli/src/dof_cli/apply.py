@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -75,7 +76,7 @@ def apply(
     generator, info, prior = load_generator(checkpoint, device, direction)
     if info.overlay_at_test and not (overlay or both):
         click.echo(f"note: {info.preset} models are meant to be used with --overlay", err=True)
-    render = {"aperture": aperture, "levels": levels} if info.has_map else {}
+    render: dict[str, Any] = {"aperture": aperture, "levels": levels} if info.has_map else {}
     if save_map and not render:
         raise click.UsageError(f"{checkpoint} is a painting generator: it has no map to save")
     job = partial(apply_files, generator=generator, masks=masks, overlay=overlay, both=both,

@@ -329,7 +329,7 @@ class Studio:
         if method == GENERATOR:  # the learned aperture at this size; 0 for a painting generator
             if not self.generator_info.has_map:
                 return 0.0, 0.0
-            aperture = self.generator.aperture_at(height, width)
+            aperture = float(self.generator.aperture_at(height, width))  # type: ignore[operator]
             return aperture, math.ceil(APERTURE_MAX_FACTOR * aperture)
         default = dof_smooth.default_radius(method, height, width)
         if method == "lens":

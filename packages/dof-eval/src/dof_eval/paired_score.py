@@ -139,7 +139,7 @@ def run_paired(
         ssim_band, ...}``, means over items, and ``"items"``: each item's id and scores (for
         the per-item comparisons of docs/results.md; ``paired.json`` keeps them).
     """
-    scores: dict[tuple[str, str], list[dict[str, float]]] = {}
+    scores: dict[tuple[str, str], list[dict[str, Any]]] = {}
     first = next(iter(masks), "")
     with torch.inference_mode():
         for item in progress(paired.ids) if progress else paired.ids:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -105,6 +106,7 @@ class MapNet(nn.Module):
         )
         self.head = nn.Conv2d(widths[0], 1, 1)
         nn.init.zeros_(self.head.weight)  # s = INITIAL_FRACTION everywhere at the start
+        assert self.head.bias is not None
         nn.init.constant_(self.head.bias, math.log(INITIAL_FRACTION / (1 - INITIAL_FRACTION)))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -117,7 +119,8 @@ class MapNet(nn.Module):
         for block, skip in zip(self.up, reversed(skips[:-1]), strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = block(torch.cat([x, skip], 1))
-        return self.head(x)  # (B, 1, H, W) logits
+        logits: Tensor = self.head(x)  # (B, 1, H, W)
+        return logits
 
 
 class DefocusGenerator(nn.Module):
@@ -165,7 +168,8 @@ class DefocusGenerator(nn.Module):
         pad_h, pad_w = -h % m, -w % m
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        return self.net(x)[..., :h, :w].float()
+        logits: Tensor = self.net(x)
+        return logits[..., :h, :w].float()
 
     def defocus_map(self, x: Tensor, prior: Tensor | None = None) -> Tensor:
         """Blur radius of each pixel of ``x`` in pixels (at ``x``'s size), (B, 1, H, W)."""
@@ -318,7 +322,7 @@ def draw_in_bands(
     return out
 
 
-def render(x: Tensor, radius: Tensor, max_radius: float, **lens: float) -> Tensor:
+def render(x: Tensor, radius: Tensor, max_radius: float, **lens: Any) -> Tensor:
     """Draw ``radius`` on ``x`` in [-1, 1] (the generators' range); float32, [-1, 1].
 
     The levels are 0, 1, ..., ``max_radius`` pixels; levels no pixel uses cost nothing.

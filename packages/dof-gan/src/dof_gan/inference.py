@@ -25,7 +25,7 @@ from dof_gan.checkpoint import load_checkpoint
 from dof_gan.config import PRESETS, GeneratorConfig
 from dof_gan.errors import CheckpointError, ConfigError, MemoryBudgetError, ShapeError
 from dof_gan.losses import mask_overlay
-from dof_gan.networks import GENERATOR_CLASSES
+from dof_gan.networks import GENERATOR_CLASSES, as_photo_generator
 from dof_gan.runlog import last_checkpoint_path
 from dof_gan.tiling import DEFAULT_MAX_MEMORY
 from dof_io.check import check_image
@@ -272,7 +272,8 @@ def translate_with_map(
         prior = prior.to(device, torch.float32)
     with torch.inference_mode():
         x = image.to(device, torch.float32)
-        out, radius = generator.translate_photo(x, prior=prior, max_memory=max_memory, **render)
+        photo = as_photo_generator(generator)
+        out, radius = photo.translate_photo(x, prior=prior, max_memory=max_memory, **render)
         if overlay:
             assert mask is not None
             out = mask_overlay(out, x, mask.to(device, torch.float32))
@@ -290,7 +291,7 @@ def check_translate_memory(
         MemoryBudgetError: the message says to lower the size or raise ``--max-memory``.
     """
     if max_memory is not None:
-        generator.check_memory(height, width, max_memory)
+        as_photo_generator(generator).check_memory(height, width, max_memory)
 
 
 def find_mask(photo: Path, masks_dir: Path | None) -> Path:

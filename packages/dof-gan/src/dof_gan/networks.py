@@ -10,7 +10,7 @@ Weights are initialised from normal(0, 0.02), biases at 0, from an explicit seed
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +49,33 @@ class _ReflectionPad2d(torch.autograd.Function):
         if bottom:
             rows[..., height - 1 - bottom : height - 1, :] += cols[..., top + height :, :].flip(-2)
         return rows, None
+
+
+class PhotoGenerator(Protocol):
+    """The generator contract beyond ``forward``: what the trainer, ``dof apply``, export, the
+    benchmark and the studio ask of any generator, never testing which kind it is."""
+
+    config: GeneratorConfig
+
+    def translate_photo(
+        self,
+        image: Tensor,
+        *,
+        prior: Tensor | None = None,
+        max_memory: int | None = None,
+        **render: Any,
+    ) -> tuple[Tensor, Tensor | None]:
+        """A whole photo in [0, 1] -> (output in [0, 1], radius map or None)."""
+        ...
+
+    def check_memory(self, height: int, width: int, max_memory: int) -> None:
+        """Raise MemoryBudgetError when a (height, width) photo cannot fit in the budget."""
+        ...
+
+
+def as_photo_generator(generator: nn.Module) -> PhotoGenerator:
+    """``generator`` typed as the contract every generator class here implements."""
+    return cast(PhotoGenerator, generator)
 
 
 def reflection_pad2d(input: Tensor, padding: int | tuple[int, int, int, int]) -> Tensor:
@@ -169,8 +196,8 @@ class ResnetGenerator(nn.Module):
         *,
         prior: Tensor | None = None,
         max_memory: int | None = None,
-        **render: object,
-    ) -> tuple[Tensor, None]:
+        **render: Any,
+    ) -> tuple[Tensor, Tensor | None]:
         """A whole photo, (B, 3, H, W) in [0, 1] -> ([0, 1] float32, no defocus map): see
         :func:`dof_gan.translate`. The renderer's options (``render``) do not apply."""
         from dof_gan.tiling import paint_photo  # tiling imports nothing of this module's users

@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import Tensor, nn
 
 from dof_gan.config import TrainConfig
-from dof_gan.defocus import MapOutput
+from dof_gan.defocus import DefocusGenerator, MapOutput
 from dof_gan.losses import CycleGANLoss, cycle_loss, focus_loss, identity_loss, mask_overlay
 from dof_gan.networks import build_discriminator, build_generator
 from dof_gan.seeds import stream_seed
@@ -192,7 +193,7 @@ def _map_terms(
     if mask is not None:
         terms["focus"] = focus_loss(output.logits, mask)
     net = getattr(G, "module", G)  # under DDP the wrapper holds the generator
-    terms["aperture"] = net.aperture().detach().float()
+    terms["aperture"] = cast(DefocusGenerator, net).aperture().detach().float()
 
 
 def discriminator_step(

@@ -214,7 +214,7 @@ class Trainer:
         fake_B = self.pool_B.query(images.fake_B.float())
         with autocast(self.precision, self.device):
             D_terms = discriminator_step(self.discriminator_nets, self.loss, batch, fake_A, fake_B)
-        torch.autograd.backward(scaler.scale(sum(D_terms.values())))
+        torch.autograd.backward(scaler.scale(torch.stack(list(D_terms.values())).sum()))
         scaler.step(self.opt_D)
         scaler.update()
         return {**terms, **D_terms}, images
