@@ -130,3 +130,17 @@ def test_levels_and_step() -> None:
 def test_bad_maps_are_refused_naming_the_argument(radius, error, match) -> None:
     with pytest.raises(error, match=match):
         defocus_blur(_image(), radius)
+
+
+def test_the_streamed_drawing_equals_the_whole_one() -> None:
+    """Without autograd the FFT path streams each level band by band (no photo-sized level):
+    the same picture as the whole-tensor drawing that training differentiates through."""
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(2, 3, 150, 90, generator=g)
+    radius = torch.rand(2, 1, 150, 90, generator=g) * 9
+    radius[..., 40:90, 20:60] = 0.0
+    with torch.no_grad():
+        streamed = defocus_blur(x, radius, path="fft", highlights=2.0)
+    whole = defocus_blur(x, radius.requires_grad_(), path="fft", highlights=2.0)
+    torch.testing.assert_close(streamed, whole.detach(), atol=2e-5, rtol=0)
+    assert torch.equal(streamed[..., 40:90, 20:60], x[..., 40:90, 20:60])

@@ -22,14 +22,17 @@ map), and by dof-gan's defocus generator, which predicts the map.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 from torch import Tensor, nn
 
 from dof_smooth._checks import check_4d, check_radius, check_same_size, check_unit_range
 from dof_smooth.color import boost_highlights, linear_to_srgb, srgb_to_linear
-from dof_smooth.depth import render_layers
+from dof_smooth.depth import lay_over_, render_layers
+from dof_smooth.fft import Rows, resolve_path, stream_filter2d
+from dof_smooth.kernels import aperture_size, disk_kernel
 from dof_smooth.errors import OptionError, ValueRangeError
 from dof_smooth.methods import make_blur
 
@@ -60,19 +63,35 @@ def radius_levels(
     return [top * k / count for k in range(count + 1)]
 
 
-def level_weights(radius: Tensor, radii: list[float]) -> Tensor:
-    """Tent weights of each pixel's radius over evenly spaced levels, (L, B, 1, H, W).
+class LevelWeights(Sequence[Tensor]):
+    """Tent weights of each pixel's radius over evenly spaced levels: ``weights[k]`` is level
+    k's (B, 1, H, W), computed when asked (one level in memory at a time).
 
     A radius between two levels is shared between them in proportion to its distance from each
     (linear in the radius, so differentiable); a radius above the last level is drawn there.
     The weights sum to 1 at every pixel.
     """
-    if len(radii) == 1:
-        return torch.ones_like(radius)[None]
-    spacing = radii[1] - radii[0]
-    t = radius.clamp(0, radii[-1])[None] / spacing  # (1, B, 1, H, W), in level units
-    k = torch.arange(len(radii), dtype=radius.dtype, device=radius.device).view(-1, 1, 1, 1, 1)
-    return (1 - (t - k).abs()).clamp_min(0)
+
+    def __init__(self, radius: Tensor, radii: list[float]) -> None:
+        self.radii = radii
+        spacing = radii[1] - radii[0] if len(radii) > 1 else 1.0
+        self.t = radius.clamp(0, radii[-1]) / spacing  # (B, 1, H, W), in level units
+
+    def __len__(self) -> int:
+        return len(self.radii)
+
+    def __getitem__(self, k: int) -> Tensor:  # type: ignore[override]
+        if not 0 <= k < len(self.radii):
+            raise IndexError(k)
+        if len(self.radii) == 1:
+            return torch.ones_like(self.t)
+        return (1 - (self.t - k).abs()).clamp_min(0)
+
+
+def level_weights(radius: Tensor, radii: list[float]) -> Tensor:
+    """All of :class:`LevelWeights` at once, (L, B, 1, H, W)."""
+    weights = LevelWeights(radius, radii)
+    return torch.stack([weights[k] for k in range(len(weights))])
 
 
 def check_radius_map(radius: object, image: Tensor, name: str = "radius") -> Tensor:
@@ -137,16 +156,107 @@ def defocus_blur(
         raise OptionError("highlights need linear light: leave linear=True")
     top = float(radius.detach().amax()) if max_radius is None else max_radius
     radii = radius_levels(top, step=step, levels=levels)
-    weights = level_weights(radius, radii)  # (L, B, 1, H, W), level 0 (sharp) first
-    work = srgb_to_linear(image) if linear else image
-    source = boost_highlights(work, highlights) if highlights else work
+    weights = LevelWeights(radius, radii)  # level 0 (sharp) first, computed one at a time
+    # without autograd, photo-sized steps run band by band into their buffers (a 12 MP photo
+    # then holds about 0.5 GB less at its peak)
+    graph = torch.is_grad_enabled() and (image.requires_grad or radius.requires_grad)
+    if not graph and image.dtype in (torch.float32, torch.float64):
+        top_size = aperture_size(radii[-1])
+        if top_size > 1 and resolve_path(path, image.device, top_size) == "fft":
+            return _draw_streamed(image, weights, radii, linear, highlights, blades, rotation)
+    rows = image.shape[-2] if graph else BAND_ROWS
+    work = _by_rows(srgb_to_linear, image, rows) if linear else image
+    source = _by_rows(partial(boost_highlights, gain=highlights), work, rows) if highlights else work
 
     def blur_at(r: float) -> Callable[[Tensor], Tensor]:
         return make_blur("lens", r, path=path, blades=blades, rotation=rotation)
 
     out = render_layers(source, weights, radii, blur_at, work)
-    out = linear_to_srgb(out) if linear else out.clamp(0, 1)
-    return torch.where(weights[0] == 1, image, out)  # in focus: the input itself, no round trip
+    del source, work
+
+    def finish(y: Tensor, x: Tensor, r: Tensor) -> Tensor:
+        y = linear_to_srgb(y) if linear else y.clamp(0, 1)
+        return torch.where(r == 0, x, y)  # in focus: the input itself, no round trip
+
+    if graph:
+        return finish(out, image, radius)
+    for y0 in range(0, out.shape[-2], rows):
+        band = slice(y0, y0 + rows)
+        out[..., band, :] = finish(out[..., band, :], image[..., band, :], radius[..., band, :])
+    return out
+
+
+#: rows per band of the photo-sized colour steps when no gradient is needed
+BAND_ROWS = 256
+
+
+def _draw_streamed(
+    image: Tensor,
+    weights: LevelWeights,
+    radii: list[float],
+    linear: bool,
+    highlights: float,
+    blades: int,
+    rotation: float,
+) -> Tensor:
+    """:func:`defocus_blur` without autograd on the FFT path: each level's premultiplied rows
+    are made as the FFT stream asks for them and laid over the result as they come out
+    (:func:`~dof_smooth.fft.stream_filter2d`, as ``portrait_blur`` streams the lens), so no
+    level, blur or colour conversion of the whole photo is held besides the result."""
+    B, C, H, W = image.shape
+    colour = torch.zeros_like(image)
+    cover = torch.zeros_like(image[:, :1])
+    t = weights.t  # (B, 1, H, W) radius in level units
+
+    def source(x: Tensor) -> Tensor:
+        work = srgb_to_linear(x) if linear else x
+        return boost_highlights(work, highlights) if highlights else work
+
+    def weight(level: int, t_rows: Tensor) -> Tensor:
+        return (1 - (t_rows - level).abs()).clamp_min(0)
+
+    for level in reversed(range(len(radii))):  # far to near
+        if not bool(((t - level).abs() < 1).any()):
+            continue  # no pixel on this level
+        if radii[level] < 0.5:  # the sharp level: no blur, band by band
+            for y0 in range(0, H, BAND_ROWS):
+                band = slice(y0, y0 + BAND_ROWS)
+                a = weight(level, t[..., band, :])
+                premultiplied = source(image[..., band, :]) * a
+                lay_over_(colour[..., band, :], cover[..., band, :], premultiplied, a)
+            continue
+        kernel = disk_kernel(radii[level], blades, rotation, dtype=image.dtype,
+                             device=image.device)  # fmt: skip
+
+        def read(images: slice, rows: Rows, level: int = level) -> Tensor:
+            a = weight(level, rows.take(t[images]))
+            return torch.cat([source(rows.take(image[images])) * a, a], dim=1)
+
+        def write(images: slice, y0: int, blurred: Tensor) -> None:
+            band = slice(y0, y0 + blurred.shape[-2])
+            a = blurred[:, C:].clamp(0, 1)
+            lay_over_(colour[images, :, band], cover[images, :, band], blurred[:, :C], a)
+
+        stream_filter2d(read, write, (B, C + 1, H, W), kernel)
+    for y0 in range(0, H, BAND_ROWS):  # normalise, back to sRGB, the in-focus pixels exact
+        band = slice(y0, y0 + BAND_ROWS)
+        c, k = colour[..., band, :], cover[..., band, :]
+        x = image[..., band, :]
+        fallback = srgb_to_linear(x) if linear else x
+        y = torch.where(k > 1e-3, c / k.clamp_min(1e-3), fallback)
+        y = linear_to_srgb(y) if linear else y.clamp(0, 1)
+        colour[..., band, :] = torch.where(t[..., band, :] == 0, x, y)
+    return colour
+
+
+def _by_rows(fn: Callable[[Tensor], Tensor], x: Tensor, rows: int) -> Tensor:
+    """``fn(x)`` for an elementwise ``fn``, computed ``rows`` rows at a time into one buffer."""
+    if rows >= x.shape[-2]:
+        return fn(x)
+    out = torch.empty_like(x)
+    for y0 in range(0, x.shape[-2], rows):
+        out[..., y0 : y0 + rows, :] = fn(x[..., y0 : y0 + rows, :])
+    return out
 
 
 class DefocusBlur(nn.Module):

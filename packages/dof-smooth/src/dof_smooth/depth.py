@@ -9,7 +9,7 @@ every layer), so no colour leaks from a near layer into a far one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -149,7 +149,7 @@ def signed_defocus(
 
 def render_layers(
     source: Tensor,
-    weights: Tensor,
+    weights: Sequence[Tensor],
     radii: list[float],
     blur_at: Callable[[float], Callable[[Tensor], Tensor]],
     fallback: Tensor,
@@ -158,27 +158,53 @@ def render_layers(
 
     Args:
         source: (B, C, H, W) colours.
-        weights: (L, B, 1, H, W) memberships, far layers last.
+        weights: L (B, 1, H, W) memberships, far layers last: a (L, B, 1, H, W) tensor, or any
+            sequence (one that computes each layer when indexed keeps one in memory at a time).
         radii: blur radius of each layer.
         blur_at: radius -> blur.
         fallback: (B, C, H, W) values where no layer reaches (none in practice).
 
     Returns:
-        (B, C, H, W) composite, normalised by the accumulated coverage.
+        (B, C, H, W) composite, normalised by the accumulated coverage. Without autograd the
+        layers are accumulated in place (a photo-sized buffer less per step).
     """
     C = source.shape[1]
     colour = torch.zeros_like(source)
     cover = torch.zeros_like(source[:, :1])
-    for alpha, radius in reversed(list(zip(weights, radii, strict=True))):  # far to near
+    in_place = not torch.is_grad_enabled() or torch.is_inference_mode_enabled()
+    for index in reversed(range(len(radii))):  # far to near
+        alpha, radius = weights[index], radii[index]
         if not bool(alpha.any()):
             continue
-        layer = torch.cat([source * alpha, alpha], dim=1)
+        if in_place:  # straight into one buffer: no premultiplied copy besides
+            layer = torch.empty_like(source[:, :1]).expand(-1, C + 1, -1, -1).contiguous()
+            torch.mul(source, alpha, out=layer[:, :C])
+            layer[:, C:] = alpha
+        else:
+            layer = torch.cat([source * alpha, alpha], dim=1)
+        del alpha
         if radius >= 0.5:
             layer = blur_at(radius)(layer)
         a = layer[:, C:].clamp(0, 1)
-        colour = layer[:, :C] + (1 - a) * colour
-        cover = a + (1 - a) * cover
+        if in_place:
+            lay_over_(colour, cover, layer[:, :C], a)
+        else:
+            colour = layer[:, :C] + (1 - a) * colour
+            cover = a + (1 - a) * cover
+        del layer, a
+    if in_place:
+        reached = cover > 1e-3
+        colour.div_(cover.clamp_min_(1e-3))
+        return torch.where(reached, colour, fallback, out=colour)
     return torch.where(cover > 1e-3, colour / cover.clamp_min(1e-3), fallback)
+
+
+def lay_over_(colour: Tensor, cover: Tensor, premultiplied: Tensor, alpha: Tensor) -> None:
+    """Lay a premultiplied layer over what is behind it, in place: the "over" of
+    :func:`render_layers` (``colour = layer + (1 - a) · colour``, ``cover`` likewise)."""
+    behind = 1 - alpha
+    colour.mul_(behind).add_(premultiplied)
+    cover.mul_(behind).add_(alpha)
 
 
 class DepthBlur(nn.Module):
