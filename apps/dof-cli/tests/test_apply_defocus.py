@@ -84,7 +84,7 @@ def test_save_map_writes_the_photo_and_its_radius_map(exported: Path, tmp_path: 
     assert result.shape == rgb.shape and not np.array_equal(result, rgb)
     radius = dof_io.read_radius_map(out / "wide_map.png")
     assert radius.shape == (45, 70)
-    # the map in the photo's pixels: G's own, drawn the same way (aperture 1, 3 levels)
+    # the map in the photo's pixels: G's own, drawn the same way (aperture 1, 2 levels)
     G = dof_gan.load_generator(exported)
     _, truth = dof_gan.translate_with_map(G, dof_io.tensors.image_to_tensor(rgb))
     truth_np = truth[0, 0].numpy()

@@ -55,7 +55,7 @@ _DIRECTION = click.option(
     help="Scale the learned aperture (defocus generators; 0 = the photo as it is).",
 )  # fmt: skip
 @click.option(
-    "--levels", type=click.IntRange(min=2), default=3,
+    "--levels", type=click.IntRange(min=2), default=2,
     help="Radius levels of the full-size drawing (defocus generators; each costs one blur).",
 )  # fmt: skip
 @_DIRECTION
