@@ -206,8 +206,7 @@ class DefocusGenerator(nn.Module):
 
     def aperture_at(self, height: int, width: int) -> float:
         """The learned aperture in pixels of a (height, width) photo."""
-        scale = max(1.0, max(height, width) / self.config.work_size)
-        return float(self.aperture().detach()) * scale
+        return float(self.aperture().detach()) * max(height, width) / self.config.work_size
 
     def translate_photo(
         self,
@@ -248,15 +247,12 @@ class DefocusGenerator(nn.Module):
         H, W = x.shape[-2:]
         size = work_size or self.config.work_size
         scale = max(H, W) / size  # radii are learned in pixels of the training size
-        small = (round(H / scale), round(W / scale))
-        x_small = F.interpolate(x, size=small, mode="area") if scale > 1 else x
-        prior_small = None
-        if prior is not None:
-            prior = prior.float()
-            prior_small = F.interpolate(prior, size=small, mode="area") if scale > 1 else prior
+        small = (max(1, round(H / scale)), max(1, round(W / scale)))
+        x_small = _resize(x, small)  # the map is predicted at the size the model learned at
+        prior_small = None if prior is None else _resize(prior.float(), small)
         fraction = self.fraction(x_small * 2 - 1, prior_small)
         full = upsample_fraction(fraction, x, mode=upsample)
-        top = self.aperture().float() * (aperture * max(scale, 1.0))
+        top = self.aperture().float() * (aperture * scale)
         radius = top * full
         if blur is not None:
             radius = torch.maximum(radius, top * blur.float())
@@ -265,6 +261,15 @@ class DefocusGenerator(nn.Module):
         out = draw_in_bands(x, radius, levels=levels, highlights=highlights,
                             max_memory=max_memory)  # fmt: skip
         return out, radius
+
+
+def _resize(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """Area-average down, bilinear up, the same size as it is."""
+    if tuple(x.shape[-2:]) == size:
+        return x
+    if size[0] < x.shape[-2]:
+        return F.interpolate(x, size=size, mode="area")
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
 def full_size_bytes(height: int, width: int, radius: float) -> int:
@@ -283,8 +288,8 @@ def upsample_fraction(fraction: Tensor, guide: Tensor, *, mode: str = "guided") 
     the photo's edges (hair, shoulders). ``bilinear``: bilinear alone.
     """
     H, W = guide.shape[-2:]
-    up = F.interpolate(fraction, size=(H, W), mode="bilinear", align_corners=False)
-    if mode == "bilinear" or tuple(fraction.shape[-2:]) == (H, W):
+    up = _resize(fraction, (H, W))
+    if mode == "bilinear" or H <= fraction.shape[-2]:  # nothing to guide at or below its size
         return up
     if mode != "guided":
         raise ValueError(f"upsample must be one of {', '.join(UPSAMPLINGS)}; got {mode!r}")

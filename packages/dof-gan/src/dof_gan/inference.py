@@ -66,9 +66,11 @@ class GeneratorInfo:
     @property
     def overlay(self) -> bool:
         """Whether its outputs are worth showing with the overlay (eq. 13): meant to be used
-        with it, or its preset trains with it."""
+        with it, or its preset trains with it. Not for a generator with a defocus map: its map
+        keeps the subject in focus itself (the studio forces chosen people into focus)."""
         preset = PRESETS.get(self.preset or "")
-        return self.overlay_at_test or (preset is not None and preset.mask_overlay)
+        trained = self.overlay_at_test or (preset is not None and preset.mask_overlay)
+        return trained and not self.has_map
 
 
 #: the defocus generator dof-gan ships (docs/results.md says how it was trained and scores)
