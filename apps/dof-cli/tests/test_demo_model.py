@@ -1,10 +1,11 @@
-"""The bundled generator reproduces its rows of docs/results.md from a fresh build of the data.
+"""The bundled generators reproduce their rows of docs/results.md from a fresh build of the data.
 
 docs/results.md's block `paired-gan-shipped` is what `dof paired-bench` printed for the shipped
-generator (`dof_cli/demo_model/G.safetensors`) on the held-out synthetic items. Here those items
-are rebuilt from ../shared/data (`dof data synth --n-train 0` writes the same bytes as the full
-build's test set) and the generator is scored again: every GAN row with true masks must agree
-within 0.1 dB (PSNR) and 0.005 (SSIM). Re-export the model and rerun the block's command together.
+generators (dof-gan's defocus model, `dof_gan.bundled_generator()`, and the paper's ResNet in
+`dof_cli/demo_model/G.safetensors`) on the held-out synthetic items. Here those items are rebuilt
+from ../shared/data (`dof data synth --n-train 0` writes the same bytes as the full build's test
+set) and the generators are scored again: every GAN row with true masks must agree within 0.1 dB
+(PSNR) and 0.005 (SSIM). Re-export a model and rerun the block's command together.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from dof_cli.demo import GAN_FILE
+from dof_gan import bundled_generator
 from dof_cli.main import dof
 from dof_eval import read_block
 
@@ -46,7 +48,8 @@ def published_rows() -> dict[str, dict[str, float]]:
 
 def test_bundled_generator_reproduces_its_published_rows(coco_person: Path, tmp_path: Path) -> None:
     expected = published_rows()
-    assert {"GAN G", "GAN G + overlay"} <= set(expected)  # raw G and the eq. 13 paste
+    ours, paper = "GAN defocus-selfie (defocus + selfie)", "GAN G (paper ResNet)"
+    assert {ours, paper, f"{paper} + overlay"} <= set(expected)  # + the paper's eq. 13 paste
     data = tmp_path / "synth"
     build = ["data", "synth", "--source", str(coco_person), "-o", str(data), "--n-train", "0"]
     result = CliRunner().invoke(dof, build)
@@ -54,7 +57,8 @@ def test_bundled_generator_reproduces_its_published_rows(coco_person: Path, tmp_
     out = tmp_path / "bench"
     with as_file(files("dof_cli") / "demo_model" / GAN_FILE) as model:
         score = ["paired-bench", "--paired", str(data / "test"), "-o", str(out), "--methods",
-                 "lens", "--masks", "gt", "--generator", str(model), "--device", "cpu"]  # fmt: skip
+                 "lens", "--masks", "gt", "--generator", str(bundled_generator()),
+                 "--generator", str(model), "--device", "cpu"]  # fmt: skip
         result = CliRunner().invoke(dof, score)
     assert result.exit_code == 0, result.output
     got = {r["method"]: r for r in json.loads((out / "paired.json").read_text())["rows"]}

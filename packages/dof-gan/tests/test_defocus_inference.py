@@ -71,7 +71,7 @@ def with_prior(
         for path in sorted((data / f"train{domain}").glob("*.png")):
             rgb, mask = dof_io.read_rgba(path)
             dof_io.write_rgba(data / f"prior{domain}" / path.name, rgb, mask)
-    return _trained(root, make_config, data, prior="selfie")
+    return _trained(root, make_config, data, prior="selfie", one_sided=False)  # F exists too
 
 
 def _photo(h: int = 40, w: int = 56, seed: int = 1) -> torch.Tensor:
@@ -122,7 +122,7 @@ def test_f_of_a_two_sided_defocus_run_is_the_resnet_painter(
     # catches: the run's generator config (kind defocus) used to build F, whose weights are a
     # ResNet's; and a one-sided run's missing F leaking a KeyError
     run = tmp_path / "two"
-    train(make_config(tiny_data, **MAP, max_steps=1), run, progress=False)
+    train(make_config(tiny_data, **MAP, one_sided=False, max_steps=1), run, progress=False)
     F, info = load_generator_with_info(run, direction="BtoA")
     assert isinstance(F, ResnetGenerator) and not info.has_map and info.label == "paper ResNet"
     out = export_generator(run, tmp_path / "F.safetensors", direction="BtoA")

@@ -94,7 +94,7 @@ def test_the_focus_term_needs_masks(
 def test_a_two_sided_run_paints_back_with_the_resnet(
     tmp_path: Path, tiny_data: Path, make_config: Callable[..., TrainConfig]
 ) -> None:
-    config = _defocus(make_config, tiny_data, max_steps=2)
+    config = _defocus(make_config, tiny_data, one_sided=False, max_steps=2)
     trainer = Trainer(config)
     assert isinstance(trainer.model.G, DefocusGenerator)
     assert isinstance(trainer.model.F, ResnetGenerator)  # a lens blurs; it cannot sharpen
@@ -152,7 +152,7 @@ def test_missing_priors_say_how_to_make_them_with_dof_seg(
     "options",
     [
         {"one_sided": True},
-        {"prior": "selfie", "lambda_idt": 0.5},  # two-sided, a prior, G(b) with gradient
+        {"prior": "selfie", "lambda_idt": 0.5, "one_sided": False},  # a prior, G(b) w/ gradient
         {"one_sided": True, "d_augment": "translation,cutout"},
     ],
     ids=["one-sided", "two-sided-prior", "one-sided-augmented"],

@@ -27,9 +27,10 @@ def test_the_defocus_generator_brings_its_own_defaults() -> None:
     config = _config(generator="defocus", size=64)
     assert config.generator.kind == "defocus"
     assert config.loss.lambda_idt == 0.0 and config.loss.lambda_focus == 5.0
-    assert DEFOCUS_DEFAULTS == {"lambda_idt": 0.0, "lambda_focus": 5.0}
+    assert DEFOCUS_DEFAULTS == {"lambda_idt": 0.0, "lambda_focus": 5.0, "one_sided": True}
     assert config.generator.work_size == 64  # the map is predicted at the training size
-    assert config.one_sided is False and config.loss.d_augment == ""
+    assert config.one_sided is True and config.loss.d_augment == ""  # chosen by score
+    assert _config(generator="defocus", size=64, one_sided=False).one_sided is False
     # the other generator keeps the paper's weights and no focus term
     paper = _config(size=64)
     assert (paper.generator.kind, paper.loss.lambda_idt, paper.loss.lambda_focus) == (
@@ -80,8 +81,8 @@ def test_resume_refuses_another_generator_and_keeps_the_saved_one() -> None:
     assert resumed.generator == saved.generator and resumed.loss == saved.loss
     with pytest.raises(ConfigError, match=r"--generator: this run was started with 'defocus'"):
         resume_config(saved, {"generator": "resnet"})
-    with pytest.raises(ConfigError, match=r"--one-sided: this run was started with False"):
-        resume_config(saved, {"one_sided": True})
+    with pytest.raises(ConfigError, match=r"--one-sided: this run was started with True"):
+        resume_config(saved, {"one_sided": False})
     with pytest.raises(ConfigError, match=r"--lambda-focus: this run was started with 5.0"):
         resume_config(saved, {"lambda_focus": 1.0})
     paper = _config(size=64)
