@@ -118,7 +118,7 @@ def main() -> None:
                            per_step, "scores": {str(k): v for k, v in scores.items()}}  # fmt: skip
     if args.paper:
         for label, points in paper_series(args.paper).items():
-            if "overlay" not in label:
+            if not label.endswith("+ overlay"):
                 curves[label] = {s * PAPER_CPU_SECONDS_PER_STEP / 60: v for s, v in points.items()}
     references = {r.split("=")[0]: float(r.split("=")[1]) for r in args.reference}
     args.out.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,9 @@ attacker, and writes what happened and the server's peak memory.
 
 Checks: a cross-site form post (403, nothing opened), a foreign Host (400), a 900 MP PNG bomb
 (a few hundred bytes on disk; refused by the pixel limit) and a 140 MP one (under the limit,
-refused by the memory budget before decoding), a 12 MP full-size render through the bundled
-demo generator (tiled within --max-memory), a dozen concurrent uploads (a bounded number is
+refused by the memory budget before decoding), a 12 MP full-size render through the GAN
+method (dof-gan's bundled defocus generator; the paper's demo ResNet, tiled within
+--max-memory, with ``--paper-model``), a dozen concurrent uploads (a bounded number is
 opened, the rest answered 503), and `--host ::1` (loopback: Host check on, no warning).
 Loopback only; every server is stopped at the end; each request has a timeout.
 """
@@ -142,7 +143,7 @@ def big_photos(server: Server) -> dict[str, Any]:
     results["open_12mp"] = {"status": status, "seconds": opened, **server.memory()}
     began = time.perf_counter()
     status, job = server.request("POST", f"/api/photos/{info['id']}/render",
-                                 json.dumps({"method": "generator", "format": "jpg"}).encode(),
+                                 json.dumps({"method": "GAN", "format": "jpg"}).encode(),
                                  {"Content-Type": "application/json"})  # fmt: skip
     while status == 200 and job["state"] in ("queued", "running"):
         time.sleep(1)
@@ -187,7 +188,8 @@ def ipv6() -> dict[str, Any]:
 
 
 def main() -> None:
-    server = Server("127.0.0.1", "--model", str(DEMO), "--preview-size", "1280")
+    model = ("--model", str(DEMO)) if "--paper-model" in sys.argv else ()  # default: bundled
+    server = Server("127.0.0.1", *model, "--preview-size", "1280")
     try:
         started = server.memory()
         results = {"started": started, **hostile_page(server)}
