@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 
 from dof_cli.demo import GAN_FILE
-from dof_gan import bundled_generator
 from dof_cli.main import dof
 from dof_eval import read_block
+from dof_gan import bundled_generator
 
 RESULTS = Path(__file__).resolve().parents[3] / "docs" / "results.md"
 BLOCK = "paired-gan-shipped"

@@ -289,7 +289,7 @@ def upsample_fraction(fraction: Tensor, guide: Tensor, *, mode: str = "guided") 
     """
     H, W = guide.shape[-2:]
     up = _resize(fraction, (H, W))
-    if mode == "bilinear" or H <= fraction.shape[-2]:  # nothing to guide at or below its size
+    if mode == "bilinear" or fraction.shape[-2] >= H:  # nothing to guide at or below its size
         return up
     if mode != "guided":
         raise ValueError(f"upsample must be one of {', '.join(UPSAMPLINGS)}; got {mode!r}")

@@ -31,9 +31,9 @@ from torch import Tensor, nn
 from dof_smooth._checks import check_4d, check_radius, check_same_size, check_unit_range
 from dof_smooth.color import boost_highlights, linear_to_srgb, srgb_to_linear
 from dof_smooth.depth import lay_over_, render_layers
+from dof_smooth.errors import OptionError, ValueRangeError
 from dof_smooth.fft import Rows, resolve_path, stream_filter2d
 from dof_smooth.kernels import aperture_size, disk_kernel
-from dof_smooth.errors import OptionError, ValueRangeError
 from dof_smooth.methods import make_blur
 
 
@@ -166,7 +166,8 @@ def defocus_blur(
             return _draw_streamed(image, weights, radii, linear, highlights, blades, rotation)
     rows = image.shape[-2] if graph else BAND_ROWS
     work = _by_rows(srgb_to_linear, image, rows) if linear else image
-    source = _by_rows(partial(boost_highlights, gain=highlights), work, rows) if highlights else work
+    boost = partial(boost_highlights, gain=highlights)
+    source = _by_rows(boost, work, rows) if highlights else work
 
     def blur_at(r: float) -> Callable[[Tensor], Tensor]:
         return make_blur("lens", r, path=path, blades=blades, rotation=rotation)
