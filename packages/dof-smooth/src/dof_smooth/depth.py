@@ -149,7 +149,7 @@ def signed_defocus(
 
 def render_layers(
     source: Tensor,
-    weights: Sequence[Tensor],
+    weights: Tensor | Sequence[Tensor],
     radii: list[float],
     blur_at: Callable[[float], Callable[[Tensor], Tensor]],
     fallback: Tensor,
