@@ -15,6 +15,7 @@ import dof_eval
 import dof_gan
 from dof_cli.main import dof
 from dof_gan.checkpoint import save_checkpoint
+from dof_gan.tiling import paint_photo
 
 
 class Identity(torch.nn.Module):
@@ -26,6 +27,10 @@ class Identity(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gain
+
+    def translate_photo(self, image: torch.Tensor, **options: object) -> tuple:
+        """The generator contract for a whole photo: a painter's path (dof_gan.tiling)."""
+        return paint_photo(self, image, None), None
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +94,12 @@ def test_paired_bench_adds_generator_rows_to_a_built_benchmark(
     assert result.exit_code == 0, result.output
     rows = json.loads((out / "paired.json").read_text())["rows"]
     methods = [r["method"] for r in rows]
-    assert methods == ["none (input)", "lens + halo_free", "GAN cyclegan", "GAN mask-overlay",
-                       "GAN mask-overlay + overlay"]  # fmt: skip
+    cyclegan, overlaid = "GAN cyclegan (paper ResNet)", "GAN mask-overlay (paper ResNet)"
+    assert methods == ["none (input)", "lens + halo_free", cyclegan, overlaid,
+                       f"{overlaid} + overlay"]  # fmt: skip
     assert all(r["n"] == 3 for r in rows)
     assert (
-        "PSNR subject (dB)" in result.output
-        and "| GAN mask-overlay + overlay | gt |" in result.output
+        "PSNR subject (dB)" in result.output and f"| {overlaid} + overlay | gt |" in result.output
     )
     table = {r["method"]: r for r in rows}
     sheet = Image.open(out / "gallery" / "gallery.png")
@@ -102,7 +107,7 @@ def test_paired_bench_adds_generator_rows_to_a_built_benchmark(
     assert (out / "gallery" / "truth" / f"{paired.ids[1]}.png").is_file()
     # the benchmark's own radius (3 px) is what the methods get
     assert json.loads((out / "paired.json").read_text())["method_radius"] == 3.0
-    raw, pasted = table["GAN mask-overlay"], table["GAN mask-overlay + overlay"]
+    raw, pasted = table[overlaid], table[f"{overlaid} + overlay"]
     assert pasted["psnr_subject"] is None  # inf (the truth's own pixels), null in strict JSON
     assert raw["psnr_subject"] < 40
 
