@@ -91,3 +91,14 @@ def test_same_layers_and_results_as_torchvisions_vgg19(tmp_path: Path) -> None:
     with torch.no_grad():
         expected = cut(((x + 1) / 2 - mean) / std)
     assert torch.equal(ours(x), expected)
+
+
+def test_importing_dof_gan_does_not_import_torchvision() -> None:
+    """torchvision (VGG for the mask loss) costs seconds at start-up; `dof apply` and the studio
+    never need it, so it is imported when a VGG is built (12 MP apply: 13.5 -> 9.0 s)."""
+    import subprocess
+    import sys
+
+    code = "import sys, dof_gan; print('torchvision' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

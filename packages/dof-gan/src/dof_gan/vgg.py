@@ -14,24 +14,30 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import VGG19_Weights
-from torchvision.models.vgg import cfgs, make_layers
 
 from dof_gan.errors import WeightsError
 
-WEIGHTS = VGG19_Weights.IMAGENET1K_V1
-VGG19_URL: str = WEIGHTS.url
-VGG19_FILE = VGG19_URL.rsplit("/", 1)[-1]  # vgg19-dcbb9e9d.pth
-IMAGENET_MEAN = tuple(WEIGHTS.transforms().mean)
-IMAGENET_STD = tuple(WEIGHTS.transforms().std)
 #: VGG-19 ("E") up to conv3_2: 64 64 M 128 128 M 256 256 -> ``features[:14]``, relu3_2 = 13.
 RELU3_2 = 13
-_LAYERS = cfgs["E"][:8]
+
+
+def imagenet_weights() -> Any:
+    """torchvision's ``VGG19_Weights.IMAGENET1K_V1`` (URL, hash, normalisation). torchvision is
+    imported here, when a VGG is built, not with ``import dof_gan``: it costs seconds that
+    ``dof apply`` and the studio, which never need it, would pay at every start."""
+    from torchvision.models import VGG19_Weights
+
+    return VGG19_Weights.IMAGENET1K_V1
+
+
+def vgg19_url() -> str:
+    """Where torchvision downloads the ImageNet VGG-19 file from."""
+    return str(imagenet_weights().url)
 
 
 def vgg_checkpoint_path() -> Path:
     """Where torchvision keeps the file: ``<torch hub dir>/checkpoints/vgg19-dcbb9e9d.pth``."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / VGG19_FILE
+    return Path(torch.hub.get_dir()) / "checkpoints" / vgg19_url().rsplit("/", 1)[-1]
 
 
 class VGGFeatures(nn.Module):
@@ -42,9 +48,12 @@ class VGGFeatures(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.features = make_layers(_LAYERS)  # == vgg19().features[: RELU3_2 + 1]
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        from torchvision.models.vgg import cfgs, make_layers
+
+        self.features = make_layers(cfgs["E"][:8])  # == vgg19().features[: RELU3_2 + 1]
+        norm = imagenet_weights().transforms()
+        self.register_buffer("mean", torch.tensor(norm.mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(norm.std).view(1, 3, 1, 1), persistent=False)
         self.requires_grad_(False)
         self.eval()
 
@@ -72,7 +81,7 @@ def build_vgg(weights: str = "imagenet", *, seed: int = 0) -> VGGFeatures:
     if weights == "imagenet":
         path = vgg_checkpoint_path()
         if not path.is_file():  # first use: torchvision downloads, checks the hash, caches
-            _pick(model, _download_imagenet(), WEIGHTS.url)
+            _pick(model, _download_imagenet(), vgg19_url())
             return model
     else:
         path = Path(weights)
@@ -83,14 +92,14 @@ def build_vgg(weights: str = "imagenet", *, seed: int = 0) -> VGGFeatures:
 def _download_imagenet() -> dict[str, Any]:
     path = vgg_checkpoint_path()
     try:
-        state: dict[str, Any] = WEIGHTS.get_state_dict(
+        state: dict[str, Any] = imagenet_weights().get_state_dict(
             progress=True, check_hash=True, weights_only=True
         )
         return state
     except (OSError, RuntimeError, ValueError) as err:  # URLError is an OSError
         raise WeightsError(
-            f"the VGG-19 ImageNet weights ({VGG19_FILE}, 548 MB, needed by the mask loss) are "
-            f"not in {path.parent} and could not be downloaded from {VGG19_URL} ({err}). "
+            f"the VGG-19 ImageNet weights ({path.name}, 548 MB, needed by the mask loss) are "
+            f"not in {path.parent} and could not be downloaded from {vgg19_url()} ({err}). "
             f"Download that file on a machine with internet access and put it at {path} "
             "(or set TORCH_HOME), or pass --vgg-weights PATH to a copy of it"
         ) from err
