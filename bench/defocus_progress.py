@@ -12,8 +12,9 @@ Each ``--run LABEL=RUN_DIR:CPU_SECONDS`` is a dof-train run folder with its epoc
 ``s / last_step * CPU_SECONDS`` (the runs are one thread each, so wall time, inflated by
 whatever else the machine ran, is not used). Every checkpoint's G is scored on the held-out
 paired items with dof-eval's scorer (true mattes define the regions; the generator gets the
-photo alone and runs its own segmenter where it has one). The paper's four models come from
-the ``gan-progress`` block of ``--paper`` (overall PSNR per step) at their measured
+photo alone and runs its own segmenter where it has one); a run that keeps an average of G's
+weights (``--ema-images``) is scored twice, the average and G as trained. The paper's four
+models come from the ``gan-progress`` block of ``--paper`` (overall PSNR per step) at their measured
 1.15 CPU-seconds per step (docs/results.md). Writes ``defocus_progress.{json,png,svg}`` and a
 Markdown table (printed and, with ``--docs``, written into the block).
 """
@@ -62,17 +63,26 @@ def checkpoints(run: Path) -> list[Path]:
     return [found[step] for step in sorted(found)]
 
 
-def score_run(paired: dof_eval.PairedSet, run: Path) -> dict[int, dict[str, float]]:
-    """step -> mean scores of the run's G at each checkpoint."""
+def score_run(
+    paired: dof_eval.PairedSet, run: Path, *, average: bool = True
+) -> dict[int, dict[str, float]]:
+    """step -> mean scores of the run's G at each checkpoint (its weight average where the run
+    keeps one, unless ``average`` is false)."""
     scores = {}
     for path in checkpoints(run):
-        generator, info = dof_gan.load_generator_with_info(path)
+        generator, info = dof_gan.load_generator_with_info(path, average=average)
         prior = dof_seg.get_segmenter(info.prior) if info.prior else None
         renderers = dof_gan.as_renderers(generator, "G", overlay=False, prior=prior)
         rows = dof_eval.run_paired(paired, renderers, {"gt": None}, mask_free={"G"})
-        scores[int(info.step or 0)] = {key: rows[0][key] for key in SCORES}
-        print(f"{run.name} step {info.step}: {scores[int(info.step or 0)]}")
+        step = int(info.step or 0)
+        scores[step] = {key: rows[0][key] for key in SCORES}
+        print(f"{run.name} step {step}, averaged {info.averaged}: {scores[step]}")
     return scores
+
+
+def averaged(run: Path) -> bool:
+    """Whether the run keeps an average of G's weights (``--ema-images``)."""
+    return bool(json.loads((run / "config.json").read_text(encoding="utf-8")).get("ema_images"))
 
 
 def plot(runs: dict[str, dict[float, float]], references: dict[str, float], stem: Path) -> None:
@@ -80,8 +90,9 @@ def plot(runs: dict[str, dict[float, float]], references: dict[str, float], stem
     ax = figure.subplots()
     for i, (label, points) in enumerate(runs.items()):
         xs = sorted(points)
-        style = "--" if label.startswith("paper") else "-"
-        ax.plot(xs, [points[x] for x in xs], style, marker="o", ms=3, color=f"C{i}", label=label)
+        style = "--" if label.startswith("paper") else ":" if label.endswith("trained") else "-"
+        ax.plot(xs, [points[x] for x in xs], style, marker="o", ms=3, color=f"C{i % 10}",
+                label=label)  # fmt: skip
     for style, (name, value) in zip((":", "-.", (0, (5, 1))), references.items(), strict=False):
         ax.axhline(value, color="grey", linestyle=style, linewidth=1, label=name)
     ax.set_xlabel("CPU-minutes of training (one thread)")
@@ -110,12 +121,17 @@ def main() -> None:
     for spec in args.run:
         label, rest = spec.split("=", 1)
         folder, cpu = rest.rsplit(":", 1)
-        scores = score_run(paired, Path(folder))
-        last = max(scores)
-        per_step = float(cpu) / last
-        curves[label] = {step * per_step / 60: s["psnr"] for step, s in scores.items()}
-        measured[label] = {"run": folder, "cpu_seconds": float(cpu), "cpu_seconds_per_step":
-                           per_step, "scores": {str(k): v for k, v in scores.items()}}  # fmt: skip
+        # a run with a weight average: the average (what it exports), then G as trained
+        variants = {label: True}
+        if averaged(Path(folder)):
+            variants = {f"{label}, average": True, f"{label}, G as trained": False}
+        for name, average in variants.items():
+            scores = score_run(paired, Path(folder), average=average)
+            per_step = float(cpu) / max(scores)
+            curves[name] = {step * per_step / 60: s["psnr"] for step, s in scores.items()}
+            measured[name] = {"run": folder, "cpu_seconds": float(cpu),
+                              "cpu_seconds_per_step": per_step,
+                              "scores": {str(k): v for k, v in scores.items()}}  # fmt: skip
     if args.paper:
         for label, points in paper_series(args.paper).items():
             if not label.endswith("+ overlay"):

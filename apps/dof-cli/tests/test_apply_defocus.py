@@ -120,3 +120,22 @@ def test_save_map_with_a_painting_generator_is_a_usage_error(painter: Path, tmp_
     assert not out.exists()  # refused before any work
     code, output = _invoke("apply", "-c", painter, photo, "-o", out)  # without it: fine
     assert code == 0, output
+
+
+def test_export_writes_the_weight_average_unless_asked_for_g_as_trained(
+    data: Path, tmp_path: Path
+) -> None:
+    config = dof_gan.config_from_options({
+        **TINY, "preset": "mask-loss", "data": str(data), "generator": "defocus",
+        "map_width": 4, "map_depth": 3, "max_radius": 4.0, "ema_images": 4, "max_steps": 2,
+    })  # fmt: skip
+    dof_gan.train(config, tmp_path / "run", progress=False)
+    state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    cases = (([], state["ema"]["G"], True), (["--as-trained"], state["networks"]["G"], False))
+    for flags, weights, averaged in cases:
+        out = tmp_path / f"G{len(flags)}.safetensors"
+        code, output = _invoke("export", tmp_path / "run", "-o", out, *flags)
+        assert code == 0, output
+        assert json.loads(out.with_suffix(".json").read_text())["averaged"] is averaged
+        for key, value in dof_gan.load_generator(out).state_dict().items():
+            assert torch.equal(value, weights[key]), key

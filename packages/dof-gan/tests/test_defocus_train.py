@@ -154,8 +154,9 @@ def test_missing_priors_say_how_to_make_them_with_dof_seg(
         {"one_sided": True},
         {"prior": "selfie", "lambda_idt": 0.5, "one_sided": False},  # a prior, G(b) w/ gradient
         {"one_sided": True, "d_augment": "translation,cutout"},
+        {"one_sided": True, "ema_images": 8},
     ],
-    ids=["one-sided", "two-sided-prior", "one-sided-augmented"],
+    ids=["one-sided", "two-sided-prior", "one-sided-augmented", "one-sided-averaged"],
 )
 def test_a_resumed_defocus_run_logs_and_ends_as_an_uninterrupted_one(
     tmp_path: Path,
@@ -179,9 +180,12 @@ def test_a_resumed_defocus_run_logs_and_ends_as_an_uninterrupted_one(
     a = torch.load(tmp_path / "straight" / "checkpoints" / "last.pt", weights_only=True)
     b = torch.load(tmp_path / "split" / "checkpoints" / "last.pt", weights_only=True)
     assert set(a["networks"]) == set(b["networks"])
-    for name, weights in a["networks"].items():
+    assert ("ema" in a) == ("ema" in b) == bool(options.get("ema_images"))
+    nets = {**a["networks"], **({"ema": a["ema"]["G"]} if "ema" in a else {})}
+    resumed = {**b["networks"], **({"ema": b["ema"]["G"]} if "ema" in b else {})}
+    for name, weights in nets.items():
         for key, value in weights.items():
-            assert torch.equal(value, b["networks"][name][key]), f"{name}.{key}"
+            assert torch.equal(value, resumed[name][key]), f"{name}.{key}"
 
 
 def test_two_runs_with_one_seed_augment_alike(

@@ -93,9 +93,13 @@ def apply(
 )  # fmt: skip
 @_DIRECTION
 @click.option("--half", is_flag=True, help="Store float16 weights (half the size).")
-def export(source: Path, out: Path, direction: str, half: bool) -> None:
+@click.option(
+    "--as-trained", is_flag=True,
+    help="G as last trained, not the average of its weights (runs with --ema-images).",
+)  # fmt: skip
+def export(source: Path, out: Path, direction: str, half: bool, as_trained: bool) -> None:
     """Export the generator of SOURCE (a run folder or checkpoint .pt) as safetensors."""
     from dof_gan import export_generator
 
-    path = export_generator(source, out, direction=direction, half=half)
+    path = export_generator(source, out, direction=direction, half=half, average=not as_trained)
     click.echo(f"wrote {path} and {path.with_suffix('.json')}")

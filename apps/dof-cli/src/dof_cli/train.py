@@ -48,6 +48,9 @@ from dof_cli.errors import UserErrors
     "--prior", help="defocus: segmenter whose person mask the map network reads (selfie)."
 )
 @click.option("--max-radius", type=float, help="defocus: largest blur radius, px (default 12).")
+@click.option(
+    "--drawing", help="defocus: how training draws the map: levels (default) or two-plane."
+)
 @click.option("--map-width", type=int, help="defocus: map network filters (default 16).")
 @click.option("--map-depth", type=int, help="defocus: map network levels (default 4).")
 @click.option(
@@ -61,6 +64,11 @@ from dof_cli.errors import UserErrors
 @click.option("--lambda-mask-pixel", type=float, help="Weight of the mask loss pixel term.")
 @click.option("--lambda-mask-vgg", type=float, help="Weight of the mask loss VGG term.")
 @click.option("--lr", type=float, help="Adam learning rate (default 2e-4).")
+@click.option(
+    "--ema-images", type=int,
+    help="Half-life in images of the average of G's weights that is scored and exported "
+    "(0: none, the paper's; defocus default 1000).",
+)  # fmt: skip
 @click.option("--seed", type=int, help="Seed of every random draw (default 0).")
 @click.option("--deterministic/--no-deterministic", default=None, help="Deterministic kernels.")
 @click.option(

@@ -45,6 +45,7 @@ class GeneratorInfo:
     preset: str | None
     overlay_at_test: bool
     step: int | None
+    averaged: bool = False  # the run's average of G's weights (dof_gan.average), not G itself
 
     @property
     def prior(self) -> str:
@@ -90,22 +91,32 @@ def sidecar_path(weights: str | Path) -> Path:
 
 
 def load_generator(
-    path: str | Path, *, direction: str = "AtoB", device: str | torch.device = "cpu"
+    path: str | Path,
+    *,
+    direction: str = "AtoB",
+    device: str | torch.device = "cpu",
+    average: bool = True,
 ) -> nn.Module:
     """A trained generator in eval mode, frozen, on ``device``.
 
     Args:
         path: run folder, ``.pt`` checkpoint, or exported ``.safetensors`` (+ ``.json``).
         direction: ``"AtoB"`` (G: ordinary -> shallow DoF) or ``"BtoA"`` (F).
+        average: from a checkpoint of a run with ``--ema-images``, the average of G's weights
+            (what the run is scored and exported by); ``False`` loads G as last trained.
 
     Raises:
         CheckpointError: nothing loadable at ``path``; ConfigError: unknown direction.
     """
-    return load_generator_with_info(path, direction=direction, device=device)[0]
+    return load_generator_with_info(path, direction=direction, device=device, average=average)[0]
 
 
 def load_generator_with_info(
-    path: str | Path, *, direction: str = "AtoB", device: str | torch.device = "cpu"
+    path: str | Path,
+    *,
+    direction: str = "AtoB",
+    device: str | torch.device = "cpu",
+    average: bool = True,
 ) -> tuple[nn.Module, GeneratorInfo]:
     """:func:`load_generator` plus what the run says about it (preset, overlay at test)."""
     if direction not in DIRECTIONS:
@@ -123,7 +134,8 @@ def load_generator_with_info(
         if name not in state["networks"]:
             raise CheckpointError(path, f"has no {direction} generator ({name}): the run is "
                                   "one-sided (G and D_B alone)")  # fmt: skip
-        weights = state["networks"][name]
+        averaged = average and name == "G" and "ema" in state
+        weights = state["ema"]["G"] if averaged else state["networks"][name]
         config = state["config"]
         generator = config["generator"]
         if name == "F":  # F is always the paper's ResNet, reading no prior (steps.CycleGAN)
@@ -133,6 +145,7 @@ def load_generator_with_info(
             "preset": config.get("preset"),
             "overlay_at_test": config.get("overlay_at_test", False),
             "step": state.get("step"),
+            "averaged": averaged,
         }
     generator_config = GeneratorConfig(**meta["generator"])
     model = GENERATOR_CLASSES[generator_config.kind](generator_config)
@@ -142,7 +155,8 @@ def load_generator_with_info(
         raise CheckpointError(path, f"weights do not fit {generator_config} ({err})") from err
     model.eval().requires_grad_(False).to(device)
     info = GeneratorInfo(path, direction, generator_config, meta.get("preset"),
-                         bool(meta.get("overlay_at_test")), meta.get("step"))  # fmt: skip
+                         bool(meta.get("overlay_at_test")), meta.get("step"),
+                         bool(meta.get("averaged")))  # fmt: skip
     return model, info
 
 
@@ -176,17 +190,23 @@ def _read_exported(path: Path, direction: str) -> tuple[dict[str, Tensor], dict[
 
 
 def export_generator(
-    run_or_checkpoint: str | Path, out: str | Path, *, direction: str = "AtoB", half: bool = False
+    run_or_checkpoint: str | Path,
+    out: str | Path,
+    *,
+    direction: str = "AtoB",
+    half: bool = False,
+    average: bool = True,
 ) -> Path:
     """Write one generator as ``out`` (safetensors) and its sidecar ``out.json``, atomically.
 
     ``half`` stores float16 weights (half the size; :func:`load_generator` loads them back into
-    a float32 model, so only the weights are rounded, not the computation).
+    a float32 model, so only the weights are rounded, not the computation). ``average``: as
+    :func:`load_generator` (the sidecar's ``averaged`` says which was written).
     """
     out = Path(out)
     if out.suffix != ".safetensors":
         raise ConfigError("-o", f"the export must end in .safetensors; got {out.name}")
-    model, info = load_generator_with_info(run_or_checkpoint, direction=direction)
+    model, info = load_generator_with_info(run_or_checkpoint, direction=direction, average=average)
     meta = {
         "format": EXPORT_FORMAT,
         "version": 1,
@@ -195,6 +215,7 @@ def export_generator(
         "preset": info.preset,
         "overlay_at_test": info.overlay_at_test,
         "step": info.step,
+        "averaged": info.averaged,
         "dtype": "float16" if half else "float32",
     }
     dtype = torch.float16 if half else torch.float32

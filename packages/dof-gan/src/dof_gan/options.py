@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from dof_gan.augment import parse_policy
 from dof_gan.config import (
     CONFIG_VERSION,
+    DRAWINGS,
     GAN_MODES,
     GENERATORS,
     MASK_READINGS,
@@ -51,6 +52,7 @@ OPTION_FIELDS: dict[str, str] = {
     "map_depth": "generator.depth",
     "max_radius": "generator.max_radius",
     "prior": "generator.prior",
+    "drawing": "generator.drawing",
     "one_sided": "one_sided",
     "lambda_focus": "loss.lambda_focus",
     "d_augment": "loss.d_augment",
@@ -67,6 +69,7 @@ OPTION_FIELDS: dict[str, str] = {
     "batch_size": "batch_size",
     "lr": "lr",
     "pool_size": "pool_size",
+    "ema_images": "ema_images",
     "seed": "seed",
     "device": "device",
     "deterministic": "deterministic",
@@ -234,7 +237,14 @@ def validate_config(config: TrainConfig) -> None:
         "checkpoint_every",
     ):
         _check_int(path, _get(config, path), 1)  # fmt: skip
-    for path in ("n_epochs", "n_epochs_decay", "pool_size", "seed", "keep_epoch_checkpoints"):
+    for path in (
+        "n_epochs",
+        "n_epochs_decay",
+        "pool_size",
+        "ema_images",
+        "seed",
+        "keep_epoch_checkpoints",
+    ):
         _check_int(path, _get(config, path), 0)
     if config.total_epochs < 1:
         raise ConfigError("--epochs", "--epochs and --epochs-decay are both 0: give 1 or more")
@@ -242,6 +252,7 @@ def validate_config(config: TrainConfig) -> None:
         _check_int("max_steps", config.max_steps, 1)
     _check_choice("generator.upsampling", config.generator.upsampling, UPSAMPLINGS)
     _check_choice("generator.kind", config.generator.kind, GENERATORS)
+    _check_choice("generator.drawing", config.generator.drawing, DRAWINGS)
     _check_int("generator.width", config.generator.width, 1)
     _check_int("generator.depth", config.generator.depth, 2)
     _check_float("generator.max_radius", config.generator.max_radius, positive=True)

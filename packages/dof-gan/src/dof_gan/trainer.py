@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from dof_gan import runlog
+from dof_gan.average import WeightAverage
 from dof_gan.checkpoint import link_checkpoint, save_checkpoint
 from dof_gan.config import TrainConfig, config_to_dict
 from dof_gan.data import EpochPlanner, UnpairedDataset
@@ -151,6 +152,8 @@ class Trainer:
         fused = _fused_adam(self.device)  # one kernel per step instead of one per tensor
         self.opt_G = Adam(G_params, lr=config.lr, betas=betas, fused=fused, foreach=not fused)
         self.opt_D = Adam(D_params, lr=config.lr, betas=betas, fused=fused, foreach=not fused)
+        # the average of G's weights (same layout as G), what the run is scored and exported by
+        self.ema = WeightAverage(self.model.G, config.ema_images) if config.ema_images else None
         if config.compile:  # in place: the modules keep their plain state_dict keys
             for network in self._networks().values():
                 network.compile()
@@ -238,6 +241,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(),  # empty unless fp16
             "precision": self.precision,  # what this run resolved (informative only)
             "pools": {"A": self.pool_A.state_dict(), "B": self.pool_B.state_dict()},
+            **({"ema": {"G": self.ema.state_dict()}} if self.ema is not None else {}),
             "rng": {
                 **rng_states(),
                 "planner_epoch_start": self.epoch_state,
@@ -254,6 +258,8 @@ class Trainer:
         """Continue from :meth:`state_dict`'s output, in any precision and memory layout."""
         for name, weights in state["networks"].items():
             self._networks()[name].load_state_dict(weights)
+        if self.ema is not None:  # ema_images is part of the config: its checkpoints hold it
+            self.ema.load_state_dict(state["ema"]["G"])
         for optimizer, key in ((self.opt_G, "G"), (self.opt_D, "D")):
             optimizer.load_state_dict(state["optimizers"][key])
             _match_parameter_layout(optimizer)
@@ -370,6 +376,9 @@ class Trainer:
                     batch = self.to_batch(item)
                     losses, images = self.train_step(batch)
                     self.step += 1
+                    if self.ema is not None:
+                        self.ema.update(self.model.G, images=self.step * self.step_items,
+                                        step_images=self.step_items)  # fmt: skip
                     self.position += 1
                     self.consumed = min(self.consumed + self.step_items, len(self.dataset))
                     self.elapsed = time.perf_counter() - started
