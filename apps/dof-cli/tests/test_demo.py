@@ -80,6 +80,7 @@ def test_bundled_defocus_generator_is_under_2_mb_and_reads_selfie() -> None:
     assert path.stat().st_size < 2 * 2**20
     G, info = dof_gan.load_generator_with_info(path)
     assert info.has_map and info.prior == "selfie" and info.label == "defocus + selfie"
+    assert info.averaged  # the run's average of G's weights, what it is scored by
     assert 2.0 < float(G.aperture()) < 8.0  # learned from domain B (radius 4 at 128 px)
 
 

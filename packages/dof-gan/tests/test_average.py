@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from torch import nn
 
 from dof_gan import ConfigError, TrainConfig, export_generator, load_generator_with_info, train
 from dof_gan.average import RAMPUP, WeightAverage
+from dof_gan.run import load_run_config
 
 
 def test_the_average_moves_by_the_half_life_in_images() -> None:
@@ -69,7 +72,7 @@ def test_a_run_without_an_average_has_none(
     tmp_path: Path, tiny_data: Path, make_config: Callable[..., TrainConfig]
 ) -> None:
     config = make_config(tiny_data, generator="defocus", map_width=4, map_depth=3,
-                         max_radius=4.0, max_steps=1)  # fmt: skip
+                         max_radius=4.0, ema_images=0, max_steps=1)  # fmt: skip
     train(config, tmp_path / "run", progress=False)
     state = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     assert "ema" not in state
@@ -81,3 +84,27 @@ def test_a_negative_half_life_is_refused_by_its_option(
 ) -> None:
     with pytest.raises(ConfigError, match="--ema-images"):
         make_config(tiny_data, ema_images=-1)
+
+
+def test_a_run_from_before_the_average_resumes_without_one(
+    tmp_path: Path, tiny_data: Path, make_config: Callable[..., TrainConfig]
+) -> None:
+    # a checkpoint written before `ema_images` existed: its config does not name the field
+    run = tmp_path / "run"
+    train(make_config(tiny_data, max_steps=1), run, progress=False)
+    path = run / "checkpoints" / "last.pt"
+    state = torch.load(path, weights_only=True)
+    del state["config"]["ema_images"]
+    torch.save(state, path)
+    config = json.loads((run / "config.json").read_text())
+    del config["ema_images"]
+    (run / "config.json").write_text(json.dumps(config))
+    resumed = load_run_config(run)
+    assert resumed.ema_images == 0  # what the run did
+    result = train(dataclasses.replace(resumed, max_steps=2), run, resume=True, progress=False)
+    assert result.step == 2
+    # a field the checkpoint names differently is still refused
+    state["config"]["pool_size"] = 7
+    torch.save(state, path)
+    with pytest.raises(ConfigError, match="--pool-size"):
+        train(resumed, run, resume=True, progress=False)

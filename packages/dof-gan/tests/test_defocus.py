@@ -45,24 +45,8 @@ def test_the_output_is_the_lens_drawing_of_its_own_map() -> None:
     torch.testing.assert_close((G(x * 2 - 1) + 1) / 2, drawn, atol=1e-5, rtol=0)
 
 
-def test_a_two_plane_generator_draws_its_fraction_over_one_blur_of_its_aperture() -> None:
-    G = build_generator(dataclasses.replace(SMALL, drawing="two-plane"), seed=0)
-    with torch.no_grad():
-        G.net.head.bias.fill_(1.0)
-    x = _photo()
-    fraction = G.fraction(x * 2 - 1)
-    drawn = dof_smooth.two_plane_blur(x, fraction, G.aperture())
-    torch.testing.assert_close((G(x * 2 - 1) + 1) / 2, drawn, atol=1e-5, rtol=0)
-    # the same pixels as the two-level drawing a photo gets (at a whole aperture, exactly)
-    with torch.no_grad():
-        G.aperture_logit.zero_()  # aperture = max_radius / 2 = 2 px
-    levels = dof_smooth.defocus_blur(x, 2.0 * fraction, max_radius=2.0, levels=2)
-    torch.testing.assert_close((G(x * 2 - 1) + 1) / 2, levels, atol=1e-5, rtol=0)
-
-
-@pytest.mark.parametrize("drawing", ["levels", "two-plane"])
-def test_gradients_reach_the_map_network_and_the_aperture(drawing: str) -> None:
-    G = build_generator(dataclasses.replace(SMALL, drawing=drawing), seed=0)
+def test_gradients_reach_the_map_network_and_the_aperture() -> None:
+    G = build_generator(SMALL, seed=0)
     x = _photo() * 2 - 1
     G(x).square().mean().backward()
     assert G.aperture_logit.grad is not None and G.aperture_logit.grad.abs() > 0
@@ -157,17 +141,16 @@ def _square_scene(root: Path, n: int = 24, size: int = 32, radius: float = 2.0) 
     return root
 
 
-@pytest.mark.parametrize("drawing", ["levels"])
 def test_a_short_run_moves_the_background_towards_domain_b_and_keeps_the_square(
-    tmp_path: Path, make_config: Callable[..., TrainConfig], drawing: str
+    tmp_path: Path, make_config: Callable[..., TrainConfig]
 ) -> None:
     data = _square_scene(tmp_path / "data")
     config = make_config(data, generator="defocus", one_sided=True, map_width=8, map_depth=3,
-                         drawing=drawing,
                          max_radius=4.0, batch_size=4, max_steps=100, lr=1e-3, epochs=20,
                          sample_every=1000, checkpoint_every=1000, flip=False)  # fmt: skip
     train(config, tmp_path / "run", progress=False)
-    G = dof_gan.load_generator(tmp_path / "run")
+    # G as trained: over 100 steps the weight average still remembers the untrained start
+    G = dof_gan.load_generator(tmp_path / "run", average=False)
     scene = _square_scene(tmp_path / "test", n=4)
     moved, before, subject = [], [], []
     for i in range(4):

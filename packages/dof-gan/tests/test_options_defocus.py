@@ -27,7 +27,10 @@ def test_the_defocus_generator_brings_its_own_defaults() -> None:
     config = _config(generator="defocus", size=64)
     assert config.generator.kind == "defocus"
     assert config.loss.lambda_idt == 0.0 and config.loss.lambda_focus == 5.0
-    assert DEFOCUS_DEFAULTS == {"lambda_idt": 0.0, "lambda_focus": 5.0, "one_sided": True}
+    assert DEFOCUS_DEFAULTS == {"lambda_idt": 0.0, "lambda_focus": 5.0, "one_sided": True,
+                                "ema_images": 1000}  # fmt: skip
+    assert config.ema_images == 1000 and _config(size=64).ema_images == 0  # the paper's: none
+    assert _config(generator="defocus", ema_images=0).ema_images == 0  # 0 is a value
     assert config.generator.work_size == 64  # the map is predicted at the training size
     assert config.one_sided is True and config.loss.d_augment == ""  # chosen by score
     assert _config(generator="defocus", size=64, one_sided=False).one_sided is False

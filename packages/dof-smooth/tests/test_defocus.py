@@ -6,14 +6,7 @@ import pytest
 import torch
 
 import dof_smooth
-from dof_smooth import (
-    DefocusBlur,
-    ShapeError,
-    ValueRangeError,
-    defocus_blur,
-    radius_levels,
-    two_plane_blur,
-)
+from dof_smooth import DefocusBlur, ShapeError, ValueRangeError, defocus_blur, radius_levels
 from dof_smooth.errors import OptionError
 
 
@@ -151,47 +144,3 @@ def test_the_streamed_drawing_equals_the_whole_one() -> None:
     whole = defocus_blur(x, radius.requires_grad_(), path="fft", highlights=2.0)
     torch.testing.assert_close(streamed, whole.detach(), atol=2e-5, rtol=0)
     assert torch.equal(streamed[..., 40:90, 20:60], x[..., 40:90, 20:60])
-
-
-# two_plane_blur: the photo in focus over one blur of a (learnable) radius
-
-
-def test_two_planes_at_a_whole_radius_are_the_two_level_drawing() -> None:
-    x = _image(dtype=torch.float64)
-    fraction = torch.rand_like(x[:, :1])
-    fraction[..., :10, :] = 0
-    for r in (2.0, 5.0):
-        out = two_plane_blur(x, fraction, torch.tensor(r, dtype=torch.float64))
-        ref = defocus_blur(x, r * fraction, max_radius=r, levels=2)
-        torch.testing.assert_close(out, ref, atol=1e-9, rtol=0)
-        assert torch.equal(out[..., :10, :], x[..., :10, :])  # fraction 0: the photo exactly
-
-
-def test_two_planes_between_whole_radii_blend_their_blurs() -> None:
-    x = _image(dtype=torch.float64)
-    out = two_plane_blur(x, torch.ones_like(x[:, :1]), 2.25, linear=False)
-    two, three = dof_smooth.lens_blur2d(x, 2.0), dof_smooth.lens_blur2d(x, 3.0)
-    torch.testing.assert_close(out[..., 4:-4, 4:-4], (0.75 * two + 0.25 * three)[..., 4:-4, 4:-4],
-                               atol=1e-9, rtol=0)  # fmt: skip
-
-
-def test_gradcheck_of_two_planes_in_the_radius_and_the_fraction() -> None:
-    g = torch.Generator().manual_seed(2)
-    x = torch.rand(1, 3, 12, 12, generator=g, dtype=torch.float64)
-    fraction = torch.rand(1, 1, 12, 12, generator=g, dtype=torch.float64) * 0.9 + 0.05
-    radius = torch.tensor(2.4, dtype=torch.float64)
-    assert torch.autograd.gradcheck(
-        lambda f, r: two_plane_blur(x, f, r, path="direct"),
-        (fraction.requires_grad_(), radius.requires_grad_()),
-    )
-
-
-@pytest.mark.parametrize(
-    ("fraction", "radius", "match"),
-    [(1.5, 2.0, "fraction must be in"), (-0.1, 2.0, "fraction must be >= 0"),
-     (0.5, torch.ones(2), "radius must be one number"), (0.5, -1.0, "radius")],
-)  # fmt: skip
-def test_two_planes_refuse_a_bad_fraction_or_radius(fraction, radius, match) -> None:
-    x = _image()
-    with pytest.raises((ValueRangeError, OptionError), match=match):
-        two_plane_blur(x, torch.full_like(x[:, :1], fraction), radius)

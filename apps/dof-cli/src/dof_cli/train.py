@@ -48,9 +48,6 @@ from dof_cli.errors import UserErrors
     "--prior", help="defocus: segmenter whose person mask the map network reads (selfie)."
 )
 @click.option("--max-radius", type=float, help="defocus: largest blur radius, px (default 12).")
-@click.option(
-    "--drawing", help="defocus: how training draws the map: levels (default) or two-plane."
-)
 @click.option("--map-width", type=int, help="defocus: map network filters (default 16).")
 @click.option("--map-depth", type=int, help="defocus: map network levels (default 4).")
 @click.option(

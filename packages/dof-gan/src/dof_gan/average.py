@@ -41,13 +41,13 @@ class WeightAverage:
         """The weight the old average keeps in a step of ``step_images`` images that brings
         the images seen to ``images``."""
         half_life = min(self.half_life, RAMPUP * images)
-        return 0.5 ** (step_images / max(half_life, 1e-8))
+        return float(0.5 ** (step_images / max(half_life, 1e-8)))
 
     @torch.no_grad()
     def update(self, network: nn.Module, *, images: int, step_images: int) -> None:
         """Move the average towards ``network``'s weights (buffers are copied)."""
         keep = self.decay(images, step_images)
-        averaged = list(self.average.parameters())
+        averaged = [p.data for p in self.average.parameters()]
         current = [p.detach() for p in network.parameters()]
         torch._foreach_lerp_(averaged, current, 1.0 - keep)
         for mine, theirs in zip(self.average.buffers(), network.buffers(), strict=True):

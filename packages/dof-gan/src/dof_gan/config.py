@@ -62,10 +62,6 @@ PRESETS: dict[str, Preset] = {
 
 
 GENERATORS = ("resnet", "defocus")
-#: how a defocus generator draws its map in training: ``levels`` (every whole radius from 0 to
-#: ``max_radius``, each pixel its own radius) or ``two-plane`` (the photo in focus over one blur
-#: of the aperture, the fraction as the matte between them: what a photo is drawn with)
-DRAWINGS = ("levels", "two-plane")
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,7 @@ class GeneratorConfig:
     filters, painting every pixel. ``defocus`` (dof_gan.defocus): a U-Net of ``depth`` levels
     and ``width`` filters predicts a defocus map that dof-smooth's lens draws, with radii up to
     ``max_radius`` pixels at the training size; ``prior`` names the segmenter whose person mask
-    it reads as a fourth input channel ("" = the photo alone); ``drawing`` is how training draws
-    the map (``DRAWINGS``; a photo is drawn in two planes by default either way).
+    it reads as a fourth input channel ("" = the photo alone).
     """
 
     ngf: int = 64
@@ -89,7 +84,6 @@ class GeneratorConfig:
     max_radius: float = 12.0
     prior: str = ""
     work_size: int = 256  # long side the map is predicted at on a photo (the training size)
-    drawing: str = "levels"
 
 
 @dataclass(frozen=True)

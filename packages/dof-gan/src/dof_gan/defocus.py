@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from dof_gan.config import GeneratorConfig
 from dof_gan.errors import MemoryBudgetError
-from dof_smooth.defocus import defocus_blur, two_plane_blur
+from dof_smooth.defocus import defocus_blur
 
 #: aperture of an untrained model, as a fraction of ``max_radius``
 INITIAL_APERTURE = 0.25
@@ -185,18 +185,11 @@ class DefocusGenerator(nn.Module):
         map (:class:`MapOutput`; one call, so DDP sees it)."""
         logits = self.logits(x, prior)
         fraction = torch.sigmoid(logits)
-        out = self.draw(x, fraction, self.aperture().float())
+        out = render(x, self.aperture().float() * fraction, self.config.max_radius)
         if not with_map:
             return out
-        held = self.draw(x, fraction, self.aperture().detach().float())
+        held = render(x, self.aperture().detach().float() * fraction, self.config.max_radius)
         return out, MapOutput(logits, held)
-
-    def draw(self, x: Tensor, fraction: Tensor, aperture: Tensor) -> Tensor:
-        """``x`` in [-1, 1] drawn with ``fraction`` of ``aperture`` the way the config says
-        (``GeneratorConfig.drawing``); float32, [-1, 1]."""
-        if self.config.drawing == "two-plane":
-            return render(x, fraction, self.config.max_radius, aperture=aperture)
-        return render(x, aperture * fraction, self.config.max_radius)
 
     def check_memory(self, height: int, width: int, max_memory: int) -> None:
         """Raise :class:`~dof_gan.errors.MemoryBudgetError` when a (height, width) photo does
@@ -337,21 +330,12 @@ def draw_in_bands(
     return out
 
 
-def render(
-    x: Tensor, radius: Tensor, max_radius: float, *, aperture: Tensor | None = None, **lens: Any
-) -> Tensor:
+def render(x: Tensor, radius: Tensor, max_radius: float, **lens: Any) -> Tensor:
     """Draw ``radius`` on ``x`` in [-1, 1] (the generators' range); float32, [-1, 1].
 
-    The levels are 0, 1, ..., ``max_radius`` pixels; levels no pixel uses cost nothing. With
-    ``aperture`` (a 0-d tensor), ``radius`` is the fraction of it, drawn in two planes
-    (:func:`dof_smooth.two_plane_blur`).
+    The levels are 0, 1, ..., ``max_radius`` pixels; levels no pixel uses cost nothing.
     """
     with torch.autocast(x.device.type, enabled=False):
         image = ((x.float() + 1) / 2).clamp(0, 1)
-        if aperture is not None:
-            out = two_plane_blur(image, radius.float(), aperture.float().clamp(max=max_radius),
-                                 path="direct", **lens)  # fmt: skip
-        else:
-            out = defocus_blur(image, radius.float(), max_radius=max_radius, path="direct",
-                               **lens)  # fmt: skip
+        out = defocus_blur(image, radius.float(), max_radius=max_radius, path="direct", **lens)
     return out * 2 - 1

@@ -163,6 +163,9 @@ def _train_ranks(
 
 
 def _check_same_run(saved: dict[str, Any], current: dict[str, Any]) -> None:
+    # a field added to the config after the checkpoint was written takes its default there,
+    # which is what that run did (a new option's default keeps the old behaviour)
+    saved = config_to_dict(config_from_dict(saved))
     runtime = {OPTION_FIELDS[option] for option in RESUME_OVERRIDES} | {"max_steps"}
     for path in _leaves(saved) | _leaves(current):
         if path in runtime:

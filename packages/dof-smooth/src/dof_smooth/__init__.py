@@ -21,7 +21,7 @@ from dof_smooth.composite import (
     masked_blur,
     paste,
 )
-from dof_smooth.defocus import DefocusBlur, defocus_blur, radius_levels, two_plane_blur
+from dof_smooth.defocus import DefocusBlur, defocus_blur, radius_levels
 from dof_smooth.depth import DepthBlur, depth_blur, focus_from_mask
 from dof_smooth.errors import (
     DeviceError,
@@ -111,5 +111,4 @@ __all__ = [
     "separable_filter2d",
     "srgb_to_linear",
     "subject_leakage",
-    "two_plane_blur",
 ]

@@ -187,69 +187,6 @@ def defocus_blur(
     return out
 
 
-def two_plane_blur(
-    image: Tensor,
-    fraction: Tensor,
-    radius: float | Tensor,
-    *,
-    linear: bool = True,
-    highlights: float = 0.0,
-    path: str = "auto",
-) -> Tensor:
-    """The photo in two planes: in focus where ``fraction`` is 0, through a lens of ``radius``
-    where it is 1, the sharp plane laid over the blurred one with ``1 - fraction`` as its matte.
-
-    What :func:`defocus_blur` draws with ``levels=2`` (``radius · fraction`` up to ``radius``),
-    and the way a portrait with a shallow depth of field is made: a subject in focus over one
-    defocused background, the uncovered background filled with its own normalised blur. Here
-    ``radius`` may be a tensor that gets a gradient: the blur is the blend of the lens blurs at
-    the whole radii on either side of it, in proportion to its distance from each (the tent
-    of :func:`defocus_blur`'s levels), so a learned aperture can move continuously.
-
-    Args:
-        image: (B, 3, H, W) float photo in [0, 1].
-        fraction: (B, 1, H, W) in [0, 1]: 0 in focus, 1 the whole ``radius``.
-        radius: the blurred plane's radius in pixels, >= 0 (a number or a 0-d tensor).
-        linear, highlights, path: as :func:`defocus_blur`.
-
-    Returns:
-        (B, 3, H, W) in [0, 1], ``image`` exactly wherever ``fraction`` is 0; differentiable in
-        ``image``, ``fraction`` and ``radius``.
-
-    Raises:
-        ShapeError, DTypeError, DeviceError, ValueRangeError: as :func:`defocus_blur`, for the
-            fraction as for a radius map and for a fraction above 1 or a radius that is not
-            one number.
-    """
-    image = check_4d(image, "image", channels=3)
-    check_unit_range(image, "image")
-    fraction = check_radius_map(fraction, image, "fraction").to(image.dtype)
-    if float(fraction.detach().amax()) > 1:
-        raise ValueRangeError("fraction must be in [0, 1]: clamp it with fraction.clamp(0, 1)")
-    if highlights and not linear:
-        raise OptionError("highlights need linear light: leave linear=True")
-    top = torch.as_tensor(radius, dtype=image.dtype, device=image.device)
-    if top.ndim != 0:
-        raise ValueRangeError(f"radius must be one number (a 0-d tensor); got shape {top.shape}")
-    whole = math.floor(check_radius(float(top.detach()), "radius"))
-    t = top - whole  # distance from the whole radius below, in [0, 1): the tent's weight
-
-    def lens(r: int) -> Callable[[Tensor], Tensor]:
-        return make_blur("lens", r, path=path) if r >= 1 else (lambda layer: layer)
-
-    def blur_at(_: float) -> Callable[[Tensor], Tensor]:
-        below, above = lens(whole), lens(whole + 1)
-        return lambda layer: torch.lerp(below(layer), above(layer), t)
-
-    work = srgb_to_linear(image) if linear else image
-    source = boost_highlights(work, highlights) if highlights else work
-    # render_layers blurs a plane whose radius is at least 0.5; the tent needs the blur plane
-    # from a radius of 0 up, so the plane's nominal radius is never below it
-    out = render_layers(source, [1 - fraction, fraction], [0.0, 1.0], blur_at, work)
-    out = linear_to_srgb(out) if linear else out.clamp(0, 1)
-    return torch.where(fraction == 0, image, out)
-
-
 #: rows per band of the photo-sized colour steps when no gradient is needed
 BAND_ROWS = 256
 
