@@ -36,9 +36,11 @@ def _trained(
     root: Path, make_config: Callable[..., TrainConfig], data: Path, **options: object
 ) -> Path:
     """A one-step run whose G has then been given a map that blurs (an untrained one hardly
-    does, and two generators that both return their input would compare equal)."""
+    does, and two generators that both return their input would compare equal). It keeps no
+    weight average, so the G changed here is the G that loads."""
     run = root / "run"
-    train(make_config(data, **{**MAP, "max_steps": 1, **options}), run, progress=False)
+    train(make_config(data, **{**MAP, "max_steps": 1, "ema_images": 0, **options}), run,
+          progress=False)  # fmt: skip
     path = run / "checkpoints" / "last.pt"
     state = torch.load(path, weights_only=True)
     G = state["networks"]["G"]
