@@ -1,8 +1,8 @@
 """Item by item: a learned model against the hand-made pipeline with the same segmenter.
 
     uv run python bench/defocus_items.py BENCH/paired.json --paired synth128/test \
-        --model "GAN def-selfie (defocus + selfie)" --against "lens + halo_free" --masks selfie \
-        [--docs docs/results.md --docs-block defocus-items]
+        --model "GAN def-selfie-ema (defocus + selfie)" --against "lens + halo_free" \
+        --masks selfie [--docs docs/results.md --docs-block defocus-items]
 
 Reads the per-item scores that ``dof paired-bench`` keeps in ``paired.json`` and, for each
 held-out item, the IoU of the ``selfie`` segmenter's mask with the true matte (where the

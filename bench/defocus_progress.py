@@ -1,8 +1,8 @@
 """Held-out PSNR of defocus-generator runs against CPU-minutes, beside the paper's models.
 
     uv run python bench/defocus_progress.py --paired synth128/test \
-        --run "defocus + selfie=runs/def-selfie:4123" \
-        --run "defocus, photo only=runs/def-none:4080" \
+        --run "defocus + selfie=runs/def-selfie-ema:1521" \
+        --run "defocus, photo only=runs/def-none-ema:1400" \
         --paper docs/results.md --out docs/results/defocus128 \
         [--docs docs/results.md --docs-block defocus-progress]
 
