@@ -65,10 +65,10 @@ def checkpoints(run: Path) -> list[Path]:
 
 def score_run(
     paired: dof_eval.PairedSet, run: Path, *, average: bool = True
-) -> dict[int, dict[str, float]]:
+) -> tuple[dict[int, dict[str, float]], bool]:
     """step -> mean scores of the run's G at each checkpoint (its weight average where the run
-    keeps one, unless ``average`` is false)."""
-    scores = {}
+    keeps one, unless ``average`` is false), and whether an average was scored."""
+    scores, averaged = {}, False
     for path in checkpoints(run):
         generator, info = dof_gan.load_generator_with_info(path, average=average)
         prior = dof_seg.get_segmenter(info.prior) if info.prior else None
@@ -77,12 +77,8 @@ def score_run(
         step = int(info.step or 0)
         scores[step] = {key: rows[0][key] for key in SCORES}
         print(f"{run.name} step {step}, averaged {info.averaged}: {scores[step]}")
-    return scores
-
-
-def averaged(run: Path) -> bool:
-    """Whether the run keeps an average of G's weights (``--ema-images``)."""
-    return bool(json.loads((run / "config.json").read_text(encoding="utf-8")).get("ema_images"))
+        averaged |= info.averaged
+    return scores, averaged
 
 
 def plot(runs: dict[str, dict[float, float]], references: dict[str, float], stem: Path) -> None:
@@ -122,11 +118,12 @@ def main() -> None:
         label, rest = spec.split("=", 1)
         folder, cpu = rest.rsplit(":", 1)
         # a run with a weight average: the average (what it exports), then G as trained
-        variants = {label: True}
-        if averaged(Path(folder)):
-            variants = {f"{label}, average": True, f"{label}, G as trained": False}
-        for name, average in variants.items():
-            scores = score_run(paired, Path(folder), average=average)
+        scores, averaged = score_run(paired, Path(folder))
+        variants = {label: scores}
+        if averaged:
+            raw, _ = score_run(paired, Path(folder), average=False)
+            variants = {f"{label}, average": scores, f"{label}, G as trained": raw}
+        for name, scores in variants.items():
             per_step = float(cpu) / max(scores)
             curves[name] = {step * per_step / 60: s["psnr"] for step, s in scores.items()}
             measured[name] = {"run": folder, "cpu_seconds": float(cpu),
